@@ -1,0 +1,184 @@
+package session
+
+import (
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+)
+
+// ConfigLoaded feeds the answer of a LoadConfig. A config whose connection identity (URLs, channel
+// ids, token, version) differs from the one in use replaces it and reconnects at once; an identical
+// one keeps the live connection. Renewal is scheduled from the new config's earliest expiry.
+func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
+	m.begin(now)
+	if !m.running || !m.loading {
+		return m.finish()
+	}
+	m.loading = false
+	connect := m.loadConnect
+	m.loadConnect = false
+	m.stats.ConfigLoads++
+
+	old := m.cfg
+	changed := old == nil || identity(old) != identity(cfg)
+	m.cfg = cfg
+	if !m.transportSet || !m.transportUsable(m.transport) {
+		t, ok := m.pickTransport()
+		if !ok {
+			m.fail(ErrNoTransport)
+			return m.finish()
+		}
+		m.transport, m.transportSet = t, true
+	}
+	if old != nil && changed {
+		m.stats.Renewals++
+		m.logf("config renewed")
+	}
+	m.scheduleRenewal()
+	m.set(tSafety, m.t.SafetyTick)
+
+	switch {
+	case m.conn == connNone && (changed || connect || !m.pending(tReconnect)):
+		m.connect()
+	case m.conn != connNone && changed:
+		m.disconnect(CloseConfigReplaced, "config replaced")
+		m.connect()
+	}
+	return m.finish()
+}
+
+// ConfigFailed feeds a failed LoadConfig. A pending Start fails with err (the reference clients do not
+// retry a failed start either, and the app learns the Bitrix error code at once). Later, an error that
+// retrying cannot mend (permissions, a deleted portal) stops the client; any other is retried with
+// backoff while the live connection, if any, keeps running.
+func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
+	m.begin(now)
+	if !m.running || !m.loading {
+		return m.finish()
+	}
+	m.loading = false
+	connect := m.loadConnect
+	m.loadConnect = false
+	m.stats.LastError = err.Error()
+	if m.starting {
+		m.fail(err)
+		return m.finish()
+	}
+	if rest, ok := protocol.AsRESTError(err); ok && !rest.Retryable() {
+		m.fail(err)
+		return m.finish()
+	}
+	m.logf("config load failed, retrying: %v", err)
+	m.delayedReload(m.renewRetryDelay(), connect)
+	return m.finish()
+}
+
+// reload asks for the config now. connect tells whether to connect when it arrives even if it is
+// unchanged (the caller has no live connection to keep).
+func (m *Machine) reload(connect bool) {
+	if m.loading {
+		m.loadConnect = m.loadConnect || connect
+		return
+	}
+	m.loading, m.loadConnect = true, connect
+	m.clear(tReload)
+	m.emit(LoadConfig{})
+}
+
+// delayedReload schedules a reload after d, keeping an earlier one if already scheduled.
+func (m *Machine) delayedReload(d time.Duration, connect bool) {
+	at := m.now.Add(d)
+	if !m.pending(tReload) || at.Before(m.deadlines[tReload]) {
+		m.deadlines[tReload] = at
+	}
+	m.reloadConnect = m.reloadConnect || connect
+}
+
+// scheduleRenewal arms the renewal timer just after the config's earliest expiry in server time. The
+// portal hands out the same channel until it has expired (protocol.md §3.3, §15), so asking earlier
+// would only return the same ids; the jitter is kept under a tenth of the channel lifetime so that
+// short lifetimes (tests, demos) renew promptly.
+func (m *Machine) scheduleRenewal() {
+	exp := m.cfg.Expiry()
+	if exp.IsZero() {
+		m.clear(tRenew)
+		return
+	}
+	local := exp.Add(m.cfg.TimeShift)
+	if local.After(m.now) {
+		m.reloadRetries = 0
+		jitter := between(m.t.RenewJitter, m.rand())
+		if life := m.lifetime(); life > 0 && jitter > life/10 {
+			jitter = life / 10
+		}
+		m.deadlines[tRenew] = local.Add(jitter)
+		return
+	}
+	m.deadlines[tRenew] = m.now.Add(m.renewRetryDelay())
+}
+
+// renewRetryDelay is the next delay from Timing.RenewRetry, never longer than the channel lifetime.
+func (m *Machine) renewRetryDelay() time.Duration {
+	i := m.reloadRetries
+	if i >= len(m.t.RenewRetry) {
+		i = len(m.t.RenewRetry) - 1
+	}
+	m.reloadRetries++
+	d := time.Second
+	if i >= 0 {
+		d = m.t.RenewRetry[i]
+	}
+	if life := m.lifetime(); life > 0 && d > life {
+		d = life
+	}
+	return d
+}
+
+// lifetime is the shortest channel lifetime in the config, or 0 when unknown.
+func (m *Machine) lifetime() time.Duration {
+	var life time.Duration
+	if m.cfg == nil {
+		return 0
+	}
+	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
+		if ch == nil || ch.Start.IsZero() || ch.End.IsZero() {
+			continue
+		}
+		if d := ch.End.Sub(ch.Start); d > 0 && (life == 0 || d < life) {
+			life = d
+		}
+	}
+	return life
+}
+
+// expired reports whether the config's earliest expiry has passed on the local clock.
+func (m *Machine) expired() bool {
+	if m.cfg == nil {
+		return false
+	}
+	exp := m.cfg.Expiry()
+	return !exp.IsZero() && !exp.Add(m.cfg.TimeShift).After(m.now)
+}
+
+// identity is what makes two configs lead to different connections.
+type connIdentity struct {
+	version                          int
+	ws, wss, lp, lps, clientID, jwt  string
+	private, shared                  string
+	websocketEnabled                 bool
+}
+
+func identity(c *protocol.Config) connIdentity {
+	id := connIdentity{
+		version: c.Server.Version, ws: c.Server.WebSocket, wss: c.Server.WebSocketSecure,
+		lp: c.Server.LongPolling, lps: c.Server.LongPollingSecure, clientID: c.ClientID, jwt: c.JWT,
+		websocketEnabled: c.Server.WebSocketEnabled,
+	}
+	if c.Channels.Private != nil {
+		id.private = c.Channels.Private.ID
+	}
+	if c.Channels.Shared != nil {
+		id.shared = c.Channels.Shared.ID
+	}
+	return id
+}

@@ -1,0 +1,222 @@
+package session
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/b24pull/b24pull/protocol"
+	"github.com/tidwall/gjson"
+)
+
+// Event types as JavaScript subscribers name them (protocol.md §10.2).
+const (
+	TypeServer   = "server"
+	TypeClient   = "client"
+	TypeOnline   = "online"
+	TypeStatus   = "status"
+	TypeRevision = "revision"
+)
+
+// onlineMaxAge is how old an "online" event may be before it is dropped (protocol.md §10.1).
+const onlineMaxAge = 240.0
+
+// events accumulates the JSON array handed to JavaScript for one input: one array per frame.
+type events struct {
+	buf []byte
+	n   int
+}
+
+func (e *events) begin() {
+	if e.n == 0 {
+		e.buf = append(e.buf[:0], '[')
+	} else {
+		e.buf = append(e.buf, ',')
+	}
+	e.n++
+}
+
+// take returns the finished array and empties the accumulator; nil when nothing was added.
+func (e *events) take() []byte {
+	if e.n == 0 {
+		return nil
+	}
+	out := make([]byte, len(e.buf)+1)
+	copy(out, e.buf)
+	out[len(out)-1] = ']'
+	e.n = 0
+	e.buf = e.buf[:0]
+	return out
+}
+
+func (e *events) message(typ, moduleID, command string, params, extra []byte) {
+	e.begin()
+	e.buf = append(e.buf, `{"type":"`...)
+	e.buf = append(e.buf, typ...)
+	e.buf = append(e.buf, `","moduleId":`...)
+	e.buf = appendJSONString(e.buf, moduleID)
+	e.buf = append(e.buf, `,"command":`...)
+	e.buf = appendJSONString(e.buf, command)
+	e.buf = append(e.buf, `,"params":`...)
+	e.buf = append(e.buf, params...)
+	e.buf = append(e.buf, `,"extra":`...)
+	e.buf = append(e.buf, extra...)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *events) status(s Status) {
+	e.begin()
+	e.buf = append(e.buf, `{"type":"status","status":"`...)
+	e.buf = append(e.buf, s...)
+	e.buf = append(e.buf, `"}`...)
+}
+
+func (e *events) revision(server int64) {
+	e.begin()
+	e.buf = append(e.buf, `{"type":"revision","server":`...)
+	e.buf = strconv.AppendInt(e.buf, server, 10)
+	e.buf = append(e.buf, `,"client":`...)
+	e.buf = strconv.AppendInt(e.buf, protocol.Revision, 10)
+	e.buf = append(e.buf, '}')
+}
+
+// route decides the subscription type of a message (protocol.md §10.1): a message published by a
+// client goes to client subscribers whatever its module (so a client can never trigger a system
+// command), module "pull" is a system command, module "online" goes to online subscribers.
+func route(moduleID string, sender *protocol.Sender) string {
+	switch {
+	case sender != nil && sender.Type == protocol.SenderClient:
+		return TypeClient
+	case moduleID == "pull":
+		return "system"
+	case moduleID == "online":
+		return TypeOnline
+	default:
+		return TypeServer
+	}
+}
+
+// serverTimeAgo computes extra.server_time_ago (seconds, at least 0) from extra.server_time_unix, the
+// local clock and the config's time shift. ok is false when the message carries no usable time.
+func serverTimeAgo(extra []byte, now time.Time, shift time.Duration) (float64, bool) {
+	v := gjson.GetBytes(extra, "server_time_unix")
+	if !v.Exists() || (v.Type != gjson.Number && v.Type != gjson.String) {
+		return 0, false
+	}
+	stu := v.Float()
+	if stu <= 0 || math.IsNaN(stu) || math.IsInf(stu, 0) {
+		return 0, false
+	}
+	nowSec := float64(now.UnixMilli()) / 1000
+	ago := nowSec - stu - shift.Seconds()
+	if ago < 0 {
+		ago = 0
+	}
+	return math.Round(ago*1000) / 1000, true
+}
+
+// augmentExtra adds the client-side fields of extra: sender (protobuf and JSON-RPC deliveries) and
+// server_time_ago. The common case appends to the object text without parsing it; when extra already
+// carries one of those keys it falls back to a real merge so that no key appears twice.
+func augmentExtra(extra []byte, sender *protocol.Sender, ago float64, hasAgo bool) []byte {
+	if sender == nil && !hasAgo {
+		return extra
+	}
+	var add []byte
+	add = append(add, '{')
+	if sender != nil {
+		add = append(add, `"sender":{"type":`...)
+		add = strconv.AppendInt(add, int64(sender.Type), 10)
+		if sender.ID != "" {
+			add = append(add, `,"id":`...)
+			add = appendJSONString(add, sender.ID)
+		}
+		add = append(add, '}')
+	}
+	if hasAgo {
+		if sender != nil {
+			add = append(add, ',')
+		}
+		add = append(add, `"server_time_ago":`...)
+		add = strconv.AppendFloat(add, ago, 'f', -1, 64)
+	}
+	add = append(add, '}')
+	if bytes.Contains(extra, []byte(`"sender"`)) || bytes.Contains(extra, []byte(`"server_time_ago"`)) {
+		return protocol.MergeObjects(extra, add)
+	}
+	trimmed := bytes.TrimRight(extra, " \t\r\n")
+	if len(trimmed) < 2 || trimmed[len(trimmed)-1] != '}' {
+		return add
+	}
+	body := bytes.TrimSpace(trimmed[1 : len(trimmed)-1])
+	out := make([]byte, 0, len(trimmed)+len(add))
+	out = append(out, trimmed[:len(trimmed)-1]...)
+	if len(body) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, add[1:]...)
+	return out
+}
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// lowerASCII lower-cases a module id without allocating when it is already lower case.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+package session
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+	"github.com/tidwall/gjson"
+)
+
+// Frame feeds one websocket frame of connection gen.
+func (m *Machine) Frame(gen int, data []byte, binary bool, now time.Time) []Action {
+	m.begin(now)
+	if gen != m.gen || m.conn == connNone {
+		return m.finish()
+	}
+	if m.conn == connConnecting {
+		m.markOpen()
+	}
+	m.frame(data, binary)
+	return m.finish()
+}
+
+// frame decodes one frame by the config's wire format and handles what it carries. A text frame in
+// protobuf mode is still legacy text, as a version 4 server may send either (protocol.md §6.1).
+func (m *Machine) frame(data []byte, binary bool) {
+	m.stats.Frames++
+	m.connFrames++
+	m.refused = 0
+	if m.cfg.Wire() != protocol.WireJSONRPC {
+		var b protocol.Batch
+		if binary {
+			b = protocol.DecodeProtobuf(data)
+		} else {
+			b = protocol.DecodeText(data)
+		}
+		m.stats.Garbage += int64(b.Garbage)
+		m.messages(b.Messages, false)
+		return
+	}
+	if !binary && string(data) == protocol.PingFrame {
+		m.send([]byte(protocol.PongFrame), false)
+		m.set(tWatchdog, m.t.PingTimeout)
+		return
+	}
+	f := protocol.DecodeJSONRPC(data)
+	m.stats.Garbage += int64(f.Garbage)
+	m.messages(f.Messages, true)
+	for _, req := range f.Requests {
+		if req.HasID {
+			m.send(protocol.EncodeRPCErrorResponse(req.ID, protocol.RPCMethodNotFound, "method not found"), false)
+		}
+	}
+}
+
+func (m *Machine) send(data []byte, binary bool) {
+	m.emit(Send{Gen: m.gen, Data: data, Binary: binary})
+}
+
+// messages moves the resume position, acknowledges (JSON-RPC), skips duplicates and dispatches.
+func (m *Machine) messages(msgs []protocol.Message, ack bool) {
+	for i := range msgs {
+		msg := &msgs[i]
+		if msg.MID != "" {
+			m.advanceMID(msg.MID)
+		}
+		if msg.MID == "" && msg.Tag != "" {
+			// nginx (versions 1–2) resumes by tag and time; servers with mids do not need them.
+			m.resume.Tag, m.resume.Time = msg.Tag, msg.Time
+		}
+		if ack && msg.MID != "" {
+			m.send(protocol.Mack(msg.MID), false)
+		}
+		if !m.dedup.add(msg.MID) {
+			m.stats.DuplicatesSkipped++
+			continue
+		}
+		// A system command in the middle of a frame may replace the connection; the messages after
+		// it were still sent to this client and are dispatched.
+		m.dispatch(msg)
+	}
+}
+
+// advanceMID moves the resume position. Push server ids (26 decimal digits) only move forward, so a
+// late duplicate cannot make the next connection replay more than needed; opaque ids (JSON-RPC)
+// follow arrival order.
+func (m *Machine) advanceMID(mid string) {
+	cur := m.resume.MID
+	if isPushServerID(mid) && isPushServerID(cur) && mid <= cur {
+		return
+	}
+	m.resume.MID = mid
+}
+
+func isPushServerID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Machine) dispatch(msg *protocol.Message) {
+	module := lowerASCII(msg.ModuleID)
+	typ := route(module, msg.Sender)
+	if typ == "system" {
+		m.system(msg)
+		return
+	}
+	ago, hasAgo := serverTimeAgo(msg.Extra, m.now, m.cfg.TimeShift)
+	if typ == TypeOnline && hasAgo && ago >= onlineMaxAge {
+		m.stats.StaleOnline++
+		return
+	}
+	m.ev.message(typ, module, msg.Command, msg.Params, augmentExtra(msg.Extra, msg.Sender, ago, hasAgo))
+	m.stats.Messages++
+	if rev := gjson.GetBytes(msg.Extra, "revision_web"); rev.Type == gjson.Number {
+		if r := rev.Int(); r > 0 && r != protocol.Revision && r != m.revisionSeen {
+			// Apps never disconnect on a revision change (protocol.md §16); they are told once.
+			m.revisionSeen = r
+			m.ev.revision(r)
+		}
+	}
+}
+
+// system handles a message of module "pull" (protocol.md §11).
+func (m *Machine) system(msg *protocol.Message) {
+	switch strings.ToUpper(msg.Command) {
+	case "CHANNEL_EXPIRE":
+		m.channelExpire(msg.Params)
+	case "CONFIG_EXPIRE":
+		d := between(m.t.RestartDelay, m.rand())
+		m.logf("config_expire: reloading the config in %s", d.Round(time.Millisecond))
+		m.delayedReload(d, false)
+	case "SERVER_RESTART":
+		d := between(m.t.RestartDelay, m.rand())
+		m.logf("server_restart: reconnecting in %s", d.Round(time.Millisecond))
+		m.disconnect(CloseServerRestarted, "server was restarted")
+		m.setStatus(StatusOffline)
+		m.delayedReload(d, true)
+	default:
+		m.logf("ignoring system command %q", msg.Command)
+	}
+}
+
+// channelExpire applies a new_channel when it is a usable private or shared channel replacing one the
+// config holds; otherwise (no new_channel, or an app channel typed by the app's client id, which the
+// reference clients silently ignore) it reloads the config, which reconnects once the ids changed.
+func (m *Machine) channelExpire(params []byte) {
+	p := gjson.ParseBytes(params)
+	if p.Get("action").String() == "reconnect" {
+		if ch, ok := m.newChannel(p); ok {
+			next := *m.cfg
+			if ch.Type == "private" {
+				next.Channels.Private = ch
+			} else {
+				next.Channels.Shared = ch
+			}
+			m.cfg = &next
+			m.stats.Renewals++
+			m.scheduleRenewal()
+			m.logf("channel_expire: switching to the new %s channel", ch.Type)
+			m.disconnect(CloseConfigReplaced, "config replaced")
+			m.setStatus(StatusOffline)
+			m.scheduleReconnectIn(m.t.ChannelExpireReconnect)
+			return
+		}
+	}
+	m.logf("channel_expire: reloading the config")
+	m.reload(false)
+}
+
+func (m *Machine) newChannel(p gjson.Result) (*protocol.Channel, bool) {
+	nc := p.Get("new_channel")
+	if !nc.IsObject() {
+		return nil, false
+	}
+	typ := nc.Get("type").String()
+	var cur *protocol.Channel
+	switch typ {
+	case "private":
+		cur = m.cfg.Channels.Private
+	case "shared":
+		cur = m.cfg.Channels.Shared
+	}
+	if cur == nil {
+		return nil, false
+	}
+	if old := p.Get("channel.id").String(); old != "" && old != cur.ID {
+		return nil, false
+	}
+	ch, err := protocol.ParseChannel(nc, "new_channel")
+	if err != nil || ch.ID == "" || ch.ID == cur.ID {
+		return nil, false
+	}
+	ch.Type = typ
+	return ch, true
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,0 +1,288 @@
+package session
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+)
+
+// Status is the connection status reported to subscribers.
+type Status string
+
+// The statuses of protocol.md §10.3.
+const (
+	StatusOnline  Status = "online"
+	StatusOffline Status = "offline"
+	StatusConnect Status = "connect"
+)
+
+// Close codes the client sends (protocol.md §12.1).
+const (
+	CloseNormal          = 1000
+	CloseConfigReplaced  = 3000
+	CloseServerRestarted = 3002
+	CloseStuck           = 3005
+)
+
+// CloseWrongChannel is the server's close code for a rejected channel id (protocol.md §12.2).
+const CloseWrongChannel = 4010
+
+// Options configures a Machine.
+type Options struct {
+	// Secure picks the config's *_secure URLs (the page is served over https).
+	Secure bool
+	// DisableWebSocket forces long polling.
+	DisableWebSocket bool
+	// DedupWindow is how many message ids are remembered; 0 means DefaultDedupWindow.
+	DedupWindow int
+	// Timing overrides DefaultTiming when set.
+	Timing *Timing
+	// Rand returns uniform numbers in [0, 1) for jitter; nil means math/rand/v2.
+	Rand func() float64
+}
+
+// Stats are the machine's counters.
+type Stats struct {
+	Messages          int64
+	DuplicatesSkipped int64
+	Garbage           int64
+	Frames            int64
+	Connects          int64
+	Reconnects        int64
+	Renewals          int64
+	ConfigLoads       int64
+	StaleOnline       int64
+	LastMID           string
+	LastCloseCode     int
+	LastError         string
+}
+
+type timer int
+
+const (
+	tReconnect timer = iota
+	tRenew
+	tSafety
+	tWatchdog
+	tOffline
+	tReload
+	tRestoreWS
+	tStartTimeout
+	tLongPollOpen
+	numTimers
+)
+
+var timerNames = [numTimers]string{"reconnect", "renew", "safety", "watchdog", "offline", "reload", "restoreWebSocket", "startTimeout", "longPollOpen"}
+
+type connState int
+
+const (
+	connNone connState = iota
+	connConnecting
+	connOpen
+)
+
+// Machine is the session state machine. It is not safe for concurrent use: one goroutine (the
+// driver's) feeds it. Every input takes the current local time and returns the actions to carry out,
+// in order; the returned slice belongs to the caller.
+type Machine struct {
+	opts Options
+	t    Timing
+	rand func() float64
+	now  time.Time
+
+	running  bool
+	starting bool
+	online   bool // has been online since Start
+
+	cfg           *protocol.Config
+	loading       bool
+	loadConnect   bool // connect once the config being loaded arrives
+	reloadConnect bool // connect after the delayed reload (tReload)
+	reloadRetries int
+
+	gen           int
+	conn          connState
+	transport     protocol.Transport
+	transportSet  bool
+	openedAt      time.Time
+	connFrames    int
+	attempt       int
+	attemptAtOpen int
+	refused       int
+	wsFailures    int
+
+	resume       protocol.Resume
+	dedup        *dedup
+	deadlines    [numTimers]time.Time
+	reported     Status
+	revisionSeen int64
+	stats        Stats
+
+	ev        events
+	out       []Action
+	startDone *StartDone
+}
+
+// New returns a stopped machine.
+func New(opts Options) *Machine {
+	m := &Machine{opts: opts, t: DefaultTiming(), rand: opts.Rand, reported: StatusOffline}
+	if opts.Timing != nil {
+		m.t = *opts.Timing
+	}
+	if m.rand == nil {
+		m.rand = rand.Float64
+	}
+	m.dedup = newDedup(opts.DedupWindow)
+	return m
+}
+
+// Status returns the reported status.
+func (m *Machine) Status() Status { return m.reported }
+
+// Running reports whether the machine was started and not stopped since.
+func (m *Machine) Running() bool { return m.running }
+
+// Stats returns the counters.
+func (m *Machine) Stats() Stats {
+	s := m.stats
+	s.LastMID = m.resume.MID
+	return s
+}
+
+// Config returns the config in use, or nil.
+func (m *Machine) Config() *protocol.Config { return m.cfg }
+
+// Transport returns the transport of the current or next connection.
+func (m *Machine) Transport() protocol.Transport { return m.transport }
+
+// Resume returns the resume position the next connection will carry.
+func (m *Machine) Resume() protocol.Resume { return m.resume }
+
+// SetResume sets the resume position, e.g. one saved by the host app across a page reload.
+func (m *Machine) SetResume(r protocol.Resume) { m.resume = r }
+
+// NextDeadline returns the earliest pending timer; ok is false when none is pending.
+func (m *Machine) NextDeadline() (deadline time.Time, ok bool) {
+	for _, d := range m.deadlines {
+		if !d.IsZero() && (!ok || d.Before(deadline)) {
+			deadline, ok = d, true
+		}
+	}
+	return deadline, ok
+}
+
+// Timers returns the pending timers by name with the time left until each, for debug output.
+func (m *Machine) Timers(now time.Time) map[string]time.Duration {
+	out := make(map[string]time.Duration)
+	for i, d := range m.deadlines {
+		if !d.IsZero() {
+			out[timerNames[i]] = d.Sub(now)
+		}
+	}
+	return out
+}
+
+// Reset forgets the resume position and the de-duplication window (for destroy).
+func (m *Machine) Reset() {
+	m.resume = protocol.Resume{}
+	m.dedup.reset()
+	m.revisionSeen = 0
+}
+
+func (m *Machine) begin(now time.Time) { m.now = now }
+
+func (m *Machine) finish() []Action {
+	if ev := m.ev.take(); ev != nil {
+		m.out = append(m.out, Deliver{Events: ev})
+	}
+	if m.startDone != nil {
+		m.out = append(m.out, *m.startDone)
+		m.startDone = nil
+	}
+	out := m.out
+	m.out = nil
+	return out
+}
+
+func (m *Machine) emit(a Action) { m.out = append(m.out, a) }
+
+func (m *Machine) logf(format string, args ...any) {
+	m.out = append(m.out, Log{Text: sprintf(format, args...)})
+}
+
+func (m *Machine) set(t timer, d time.Duration) { m.deadlines[t] = m.now.Add(d) }
+func (m *Machine) clear(t timer)                 { m.deadlines[t] = time.Time{} }
+func (m *Machine) pending(t timer) bool          { return !m.deadlines[t].IsZero() }
+
+// Start begins: load the config, connect, and settle with StartDone once online (or failed).
+// Starting a running machine settles at once when it is already online, and otherwise joins the
+// pending start.
+func (m *Machine) Start(now time.Time) []Action {
+	m.begin(now)
+	if m.running {
+		if !m.starting {
+			m.startDone = &StartDone{}
+		}
+		return m.finish()
+	}
+	m.running, m.starting, m.online = true, true, false
+	m.attempt, m.refused, m.wsFailures, m.reloadRetries = 0, 0, 0, 0
+	m.transportSet = false
+	m.set(tStartTimeout, m.t.StartTimeout)
+	m.report(StatusConnect)
+	m.reload(true)
+	return m.finish()
+}
+
+// Stop disconnects with 1000, cancels every timer and reports offline at once. A pending Start
+// settles with ErrStopped. The resume position and the de-duplication window are kept.
+func (m *Machine) Stop(now time.Time) []Action {
+	m.begin(now)
+	m.stopAll(ErrStopped)
+	return m.finish()
+}
+
+func (m *Machine) stopAll(cause error) {
+	if !m.running {
+		return
+	}
+	m.running = false
+	if m.starting {
+		m.starting = false
+		m.startDone = &StartDone{Err: cause}
+	}
+	m.disconnect(CloseNormal, "manual stop")
+	m.deadlines = [numTimers]time.Time{}
+	m.loading, m.loadConnect = false, false
+	m.report(StatusOffline)
+}
+
+// fail stops the machine because of an error it cannot recover from.
+func (m *Machine) fail(err error) {
+	m.stats.LastError = err.Error()
+	m.logf("stopping: %v", err)
+	m.stopAll(err)
+}
+
+// setStatus reports a status change; offline is reported only after OfflineDebounce, and any other
+// status before then cancels it.
+func (m *Machine) setStatus(s Status) {
+	if s == StatusOffline {
+		if m.reported != StatusOffline && !m.pending(tOffline) {
+			m.set(tOffline, m.t.OfflineDebounce)
+		}
+		return
+	}
+	m.clear(tOffline)
+	m.report(s)
+}
+
+func (m *Machine) report(s Status) {
+	m.clear(tOffline)
+	if m.reported != s {
+		m.reported = s
+		m.ev.status(s)
+	}
+}

@@ -1,0 +1,296 @@
+package session
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func v5() cfgSpec {
+	s := defaultSpec()
+	s.version = 5
+	return s
+}
+
+func rpcMessage(mid, command string) []byte {
+	return protocol.EncodeIncomingMessage(mid, json.RawMessage(`{"module_id":"application","command":"`+command+`","params":{"n":1}}`),
+		protocol.Sender{Type: 2}, json.RawMessage(`{"u":2}`), nil)
+}
+
+func TestJSONRPCPingPongAckAndWatchdog(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(v5())
+	// before the first ping the watchdog allows 40 s
+	assert.Equal(t, 40*time.Second, h.m.deadlines[tWatchdog].Sub(h.now))
+
+	acts := h.m.Frame(gen, []byte("ping"), false, h.now)
+	assert.Equal(t, []Send{{Gen: gen, Data: []byte("pong")}}, all[Send](acts))
+	assert.Equal(t, 20*time.Second, h.m.deadlines[tWatchdog].Sub(h.now))
+
+	acts = h.m.Frame(gen, rpcMessage("m1", "demo"), false, h.now)
+	assert.Equal(t, []Send{{Gen: gen, Data: []byte("mack:m1")}}, all[Send](acts))
+	evs := messagesOf(eventsOf(t, acts))
+	require.Len(t, evs, 1)
+	assert.Equal(t, map[string]any{"n": float64(1), "u": float64(2)}, evs[0]["params"], "user_params merged into params")
+	assert.Equal(t, map[string]any{"type": float64(2)}, evs[0]["extra"].(map[string]any)["sender"])
+
+	// a duplicate is acknowledged again but not delivered
+	acts = h.m.Frame(gen, rpcMessage("m1", "demo"), false, h.now)
+	assert.Equal(t, []Send{{Gen: gen, Data: []byte("mack:m1")}}, all[Send](acts))
+	assert.Empty(t, messagesOf(eventsOf(t, acts)))
+
+	// an unknown server request with an id gets method-not-found
+	acts = h.m.Frame(gen, []byte(`{"jsonrpc":"2.0","method":"surprise","params":{},"id":7}`), false, h.now)
+	sends := all[Send](acts)
+	require.Len(t, sends, 1)
+	assert.JSONEq(t, `{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"method not found"}}`, string(sends[0].Data))
+
+	// no ping for 20 s: disconnect as stuck and reconnect after 0.5 s
+	acts = h.advance(20 * time.Second)
+	assert.Equal(t, Disconnect{Gen: gen, Code: 3005, Reason: "connection stuck"}, requireAction[Disconnect](t, acts))
+	c := requireAction[Connect](t, h.advance(500*time.Millisecond))
+	assert.Equal(t, "m1", query(t, c.URL).Get("mid"))
+}
+
+func TestJSONRPCNeverFallsBackToLongPolling(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(v5())
+	h.m.Frame(gen, []byte("ping"), false, h.now)
+	h.m.Closed(gen, 1006, h.now)
+	for i := 0; i < 6; i++ {
+		h.now = h.m.deadlines[tReconnect]
+		c := requireAction[Connect](t, h.m.Tick(h.now))
+		assert.Equal(t, protocol.TransportWebSocket, c.Transport)
+		if _, ok := find[LoadConfig](h.m.Closed(c.Gen, 1006, h.now)); ok {
+			h.m.ConfigLoaded(h.config(v5()), h.now)
+		}
+	}
+}
+
+func channelExpire(params string) []byte { return channelExpireN(50, params) }
+
+func channelExpireN(n int, params string) []byte {
+	return textMsg(mid(n), "pull", "channel_expire", params)
+}
+
+func TestChannelExpireWithUsableNewChannel(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
+	acts := h.m.Frame(gen, channelExpire(params), false, h.now)
+	assert.Equal(t, Disconnect{Gen: gen, Code: 3000, Reason: "config replaced"}, requireAction[Disconnect](t, acts))
+	requireNo[LoadConfig](t, acts)
+	assert.Empty(t, messagesOf(eventsOf(t, acts)), "system commands are not delivered")
+	c := requireAction[Connect](t, h.advance(time.Second))
+	q := query(t, c.URL)
+	assert.Equal(t, privID+"/"+newShare, q.Get("CHANNEL_ID"))
+	assert.Equal(t, mid(50), q.Get("mid"))
+	assert.EqualValues(t, 1, h.m.Stats().Renewals)
+}
+
+func TestChannelExpireReloadsOtherwise(t *testing.T) {
+	for _, tc := range []struct{ name, params string }{
+		{"private get_config", `{"action":"get_config","channel":{"id":"x","type":"private"}}`},
+		{"app private channel without new_channel", `{"action":"reconnect","channel":{"id":"x","type":"local.app"}}`},
+		{"app shared channel typed by client id", `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"local.app"},"new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"local.app"}}`},
+		{"new_channel for another channel", `{"action":"reconnect","channel":{"id":"other","type":"shared"},"new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`},
+		{"malformed new_channel", `{"action":"reconnect","new_channel":{"id":"` + newShare + `","start":"yesterday","end":"","type":"shared"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			gen := h.start(defaultSpec())
+			acts := h.m.Frame(gen, channelExpire(tc.params), false, h.now)
+			requireAction[LoadConfig](t, acts)
+			requireNo[Disconnect](t, acts)
+
+			// the same channels back: the live connection is kept
+			acts = h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+			requireNo[Disconnect](t, acts)
+			requireNo[Connect](t, acts)
+
+			// rotated channels: reconnect at once, resuming
+			requireAction[LoadConfig](t, h.m.Frame(gen, channelExpireN(51, tc.params), false, h.now))
+			s := defaultSpec()
+			s.shared = newShare
+			acts = h.m.ConfigLoaded(h.config(s), h.now)
+			requireAction[Disconnect](t, acts)
+			c := requireAction[Connect](t, acts)
+			assert.Contains(t, c.URL, newShare)
+			assert.Equal(t, mid(51), query(t, c.URL).Get("mid"))
+		})
+	}
+}
+
+func TestConfigExpireReloadsAfterRandomDelay(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u = 0.5
+	gen := h.start(defaultSpec())
+	acts := h.m.Frame(gen, textMsg(mid(9), "pull", "config_expire", `{}`), false, h.now)
+	requireNo[LoadConfig](t, acts)
+	requireNo[Disconnect](t, acts)
+	assert.Equal(t, 65*time.Second, h.m.deadlines[tReload].Sub(h.now), "10–120 s")
+	requireAction[LoadConfig](t, h.advance(65*time.Second))
+}
+
+func TestServerRestartReconnectsAfterDelayWithFreshConfig(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	acts := h.m.Frame(gen, textMsg(mid(9), "pull", "server_restart", `{}`), false, h.now)
+	assert.Equal(t, 3002, requireAction[Disconnect](t, acts).Code)
+	requireAction[LoadConfig](t, h.advance(10*time.Second))
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(defaultSpec()), h.now))
+	assert.Equal(t, mid(9), query(t, c.URL).Get("mid"))
+}
+
+func TestRenewalRightAfterExpiryInServerTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		shift time.Duration // server clock minus local clock
+	}{
+		{"clocks agree", 0},
+		{"local clock ahead", -90 * time.Second},
+		{"local clock behind", 90 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			s := defaultSpec()
+			s.lifetime = time.Hour
+			s.start = t0.Add(tc.shift) // the portal stamps channels with its own clock
+			s.serverShift = tc.shift
+			h.start(s)
+			// server end = server t0 + 1 h, i.e. local t0 + 1 h; jitter 1 s at u = 0
+			assert.Equal(t, time.Hour+time.Second, h.m.deadlines[tRenew].Sub(h.now))
+			requireNo[LoadConfig](t, h.advance(time.Hour))
+			requireAction[LoadConfig](t, h.advance(time.Second))
+		})
+	}
+}
+
+func TestRenewalJitterScaledToShortLifetimes(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u = 0.999
+	s := defaultSpec()
+	s.lifetime = 3 * time.Second
+	gen := h.start(s)
+	assert.Equal(t, 3300*time.Millisecond, h.m.deadlines[tRenew].Sub(h.now))
+	requireAction[LoadConfig](t, h.advance(3300*time.Millisecond))
+
+	// the portal has not rotated yet: ask again soon, keeping the connection
+	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	requireNo[Disconnect](t, acts)
+	assert.Equal(t, 3*time.Second, h.m.deadlines[tRenew].Sub(h.now), "retry capped at the lifetime")
+
+	// rotated: reconnect with the new ids and renew again before the next expiry passes unnoticed
+	h.advance(3700 * time.Millisecond) // a whole second: config dates have no fraction
+	next := s
+	next.start = h.now
+	next.shared = newShare
+	acts = h.m.ConfigLoaded(h.config(next), h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	requireAction[Connect](t, acts)
+	assert.EqualValues(t, 1, h.m.Stats().Renewals)
+	assert.Equal(t, 3300*time.Millisecond, h.m.deadlines[tRenew].Sub(h.now))
+}
+
+func TestSafetyTickIsABackstop(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = 30 * time.Second
+	h.start(s)
+	h.m.clear(tRenew) // pretend the renewal timer was lost
+	requireAction[LoadConfig](t, h.advance(time.Minute))
+	assert.Equal(t, time.Minute, h.m.deadlines[tSafety].Sub(h.now), "re-armed")
+}
+
+func TestLongPolling(t *testing.T) {
+	h := newHarness(t, Options{DisableWebSocket: true})
+	h.m.Start(h.now)
+	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+	c := requireAction[Connect](t, acts)
+	assert.Equal(t, protocol.TransportLongPolling, c.Transport)
+	assert.Contains(t, c.URL, "http://push.test/bitrix/sub/?CHANNEL_ID=")
+
+	// a GET pending for 5 s counts as open
+	acts = h.advance(5 * time.Second)
+	assert.NoError(t, requireAction[StartDone](t, acts).Err)
+	assert.Equal(t, StatusOnline, h.m.Status())
+
+	// 200 with a protobuf body: delivered, next GET resumes from its mid
+	b := protocol.ResponseBatch{Responses: []protocol.Response{{HasOutgoing: true, OutgoingMessages: []protocol.OutgoingMessage{{
+		ID: []byte{0x17, 0x95, 0x48, 0x68, 0x39, 0, 0, 0, 0, 0, 0, 0x13, 0x29}, Body: []byte(`{"module_id":"application","command":"a","params":{}}`)}}}}}
+	acts = h.m.PollResult(c.Gen, 200, b.Marshal(), "", "", h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1)
+	p := requireAction[Poll](t, acts)
+	assert.Equal(t, "17954868390000000000001329", query(t, p.URL).Get("mid"))
+
+	// empty 200 keeps the mid; 304 with the magic Expires moves it; a driver timeout just polls again
+	p = requireAction[Poll](t, h.m.PollResult(c.Gen, 200, nil, "", "", h.now))
+	assert.Equal(t, "17954868390000000000001329", query(t, p.URL).Get("mid"))
+	p = requireAction[Poll](t, h.m.PollResult(c.Gen, 304, nil, LongPollIdleExpires, "17954868390000000000001342", h.now))
+	assert.Equal(t, "17954868390000000000001342", query(t, p.URL).Get("mid"))
+	p = requireAction[Poll](t, h.m.PollResult(c.Gen, 304, nil, "Mon, 01 Jan 2024 00:00:00 GMT", "17954868390000000000009999", h.now))
+	assert.Equal(t, "17954868390000000000001342", query(t, p.URL).Get("mid"), "Last-Message-Id counts only with the magic Expires")
+	requireAction[Poll](t, h.m.PollResult(c.Gen, 0, nil, "", "", h.now))
+
+	// 400 "4010: …" is a wrong channel: reload after 6–35 s
+	acts = h.m.PollResult(c.Gen, 400, []byte("4010: Wrong Channel Id."), "", "", h.now)
+	requireNo[Poll](t, acts)
+	assert.Equal(t, 6*time.Second, h.m.deadlines[tReload].Sub(h.now))
+	assert.Equal(t, 4010, h.m.Stats().LastCloseCode)
+}
+
+func TestLongPollingRestoresWebSocket(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
+	h.m.Closed(gen, 1006, h.now)
+	var c Connect
+	for i := 0; i < 5; i++ {
+		h.now = h.m.deadlines[tReconnect]
+		c = requireAction[Connect](t, h.m.Tick(h.now))
+		if c.Transport == protocol.TransportLongPolling {
+			break
+		}
+		if _, ok := find[LoadConfig](h.m.Closed(c.Gen, 1006, h.now)); ok {
+			h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+		}
+	}
+	require.Equal(t, protocol.TransportLongPolling, c.Transport)
+	h.m.PollResult(c.Gen, 304, nil, LongPollIdleExpires, mid(1), h.now)
+	assert.Equal(t, 30*time.Minute, h.m.deadlines[tRestoreWS].Sub(h.now))
+	acts := h.advance(30 * time.Minute)
+	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
+	ws := requireAction[Connect](t, acts)
+	assert.Equal(t, protocol.TransportWebSocket, ws.Transport)
+}
+
+func TestStaleGenerationIgnored(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Closed(gen, 1006, h.now)
+	assert.Empty(t, h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now))
+	assert.Empty(t, h.m.Opened(gen, h.now))
+	assert.Empty(t, h.m.PollResult(gen, 200, nil, "", "", h.now))
+}
+
+func TestResetForgetsResumeAndDedup(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
+	h.m.Stop(h.now)
+	h.m.Reset()
+	assert.Empty(t, h.m.Resume().MID)
+	assert.True(t, h.m.dedup.add(mid(1)))
+}
+
+func TestNoTransport(t *testing.T) {
+	h := newHarness(t, Options{DisableWebSocket: true})
+	h.m.Start(h.now)
+	acts := h.m.ConfigLoaded(h.config(v5()), h.now)
+	assert.ErrorIs(t, requireAction[StartDone](t, acts).Err, ErrNoTransport)
+}
