@@ -33,6 +33,11 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	if old != nil && changed {
 		m.stats.Renewals++
 		m.logf("config renewed")
+		// Message ids are global across channels. While the config was loading, newer ids kept
+		// arriving on the channels that did not change, overtaking messages already sent to the
+		// rotated ones; resuming from the newest id would skip those. Resume from where the load
+		// began instead: the replay overlap is skipped by the de-duplication window.
+		m.resume.MID = m.midAtLoad
 	}
 	m.scheduleRenewal()
 	m.set(tSafety, m.t.SafetyTick)
@@ -81,6 +86,7 @@ func (m *Machine) reload(connect bool) {
 		return
 	}
 	m.loading, m.loadConnect = true, connect
+	m.midAtLoad = m.resume.MID
 	m.clear(tReload)
 	m.emit(LoadConfig{})
 }
@@ -162,10 +168,10 @@ func (m *Machine) expired() bool {
 
 // identity is what makes two configs lead to different connections.
 type connIdentity struct {
-	version                          int
-	ws, wss, lp, lps, clientID, jwt  string
-	private, shared                  string
-	websocketEnabled                 bool
+	version                         int
+	ws, wss, lp, lps, clientID, jwt string
+	private, shared                 string
+	websocketEnabled                bool
 }
 
 func identity(c *protocol.Config) connIdentity {

@@ -52,8 +52,8 @@ func (s cfgSpec) json(now time.Time) string {
 			"websocket_enabled": s.wsEnabled, "websocket": "ws://push.test/bitrix/subws/", "websocket_secure": "wss://push.test/bitrix/subws/",
 			"publish_enabled": s.version > 3, "publish": "http://push.test/bitrix/pub/", "publish_secure": "https://push.test/bitrix/pub/",
 			"config_timestamp": 1747000000},
-		"api":      map[string]any{"revision_web": 19, "revision_mobile": 3},
-		"channels": channels,
+		"api":        map[string]any{"revision_web": 19, "revision_mobile": 3},
+		"channels":   channels,
 		"serverTime": now.Add(s.serverShift).Format(time.RFC3339),
 	}
 	if s.version >= 5 {

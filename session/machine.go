@@ -99,6 +99,7 @@ type Machine struct {
 	cfg           *protocol.Config
 	loading       bool
 	loadConnect   bool // connect once the config being loaded arrives
+	midAtLoad     string
 	reloadConnect bool // connect after the delayed reload (tReload)
 	reloadRetries int
 
@@ -213,8 +214,8 @@ func (m *Machine) logf(format string, args ...any) {
 }
 
 func (m *Machine) set(t timer, d time.Duration) { m.deadlines[t] = m.now.Add(d) }
-func (m *Machine) clear(t timer)                 { m.deadlines[t] = time.Time{} }
-func (m *Machine) pending(t timer) bool          { return !m.deadlines[t].IsZero() }
+func (m *Machine) clear(t timer)                { m.deadlines[t] = time.Time{} }
+func (m *Machine) pending(t timer) bool         { return !m.deadlines[t].IsZero() }
 
 // Start begins: load the config, connect, and settle with StartDone once online (or failed).
 // Starting a running machine settles at once when it is already online, and otherwise joins the

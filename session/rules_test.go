@@ -294,3 +294,22 @@ func TestNoTransport(t *testing.T) {
 	acts := h.m.ConfigLoaded(h.config(v5()), h.now)
 	assert.ErrorIs(t, requireAction[StartDone](t, acts).Err, ErrNoTransport)
 }
+
+func TestRenewalResumesFromWhereTheLoadBegan(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	acts := h.m.Frame(gen, channelExpireN(6, `{"action":"reconnect","channel":{"id":"x","type":"local.app"}}`), false, h.now)
+	requireAction[LoadConfig](t, acts)
+	// while the config loads, a newer id arrives on the unchanged shared channel; the rotated private
+	// channel may already hold id 7, which a resume from 8 would skip
+	h.m.Frame(gen, textMsg(mid(8), "application", "shared", `{}`), false, h.now)
+	s := defaultSpec()
+	s.private = "b1b2c3d4e5f60718293a4b5c6d7e8f90:0f1e2d3c4b5a69788796a5b4c3d2e1f0.58ed701edf98cdbba959bbf4d595a03e19fd8562"
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	assert.Equal(t, mid(6), query(t, c.URL).Get("mid"))
+	h.m.Opened(c.Gen, h.now)
+	replay := append(textMsg(mid(7), "application", "private", `{}`), textMsg(mid(8), "application", "shared", `{}`)...)
+	evs := messagesOf(eventsOf(t, h.m.Frame(c.Gen, replay, false, h.now)))
+	require.Len(t, evs, 1, "the overlap is de-duplicated")
+	assert.Equal(t, "private", evs[0]["command"])
+}
