@@ -265,7 +265,9 @@ func (s *Server) ExpireChannelsVariant(scope, variant string) error {
 }
 
 // ConfigExpire publishes pull/config_expire with params {} to the app's shared channel and bumps
-// server.config_timestamp, as an administrator changing the push settings does.
+// server.config_timestamp. A real portal sends config_expire to its default shared channel only
+// (protocol.md §11), so app connections never see it there: this is an injection for testing how a
+// client handles the command, not a reproduction of portal traffic.
 func (s *Server) ConfigExpire() {
 	now := s.now()
 	s.mu.Lock()
