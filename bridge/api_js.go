@@ -1,0 +1,313 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"syscall/js"
+	"time"
+
+	"github.com/b24pull/b24pull/client"
+)
+
+// Version is the b24pull version reported to JavaScript.
+const Version = "0.1.0"
+
+// module holds the module-level js.Funcs: the exports and the stand-ins a destroyed client's methods
+// are replaced with. They live as long as the Go program.
+type module struct {
+	reg       *funcRegistry
+	obj       js.Value           // the module object Export returns
+	destroyed map[string]js.Func // method name → stand-in
+}
+
+// Export builds the module object the loader reads: {version, newClient(options), runtimeStats()}.
+// It is meant to be called once, by main.
+//
+// newClient(options) returns a client object (see newClient), or an Error with code INVALID_ARGUMENT
+// when the options are unusable: Go cannot throw into JavaScript, so the loader throws it.
+// runtimeStats() returns {jsFuncs, goroutines} for the whole program.
+func Export() js.Value { return newModule().obj }
+
+// newModule builds the module object and the stand-ins.
+func newModule() *module {
+	m := &module{reg: newFuncRegistry(), destroyed: make(map[string]js.Func)}
+	obj := js.Global().Get("Object").New()
+	m.obj = obj
+	obj.Set("version", Version)
+	obj.Set("newClient", m.mustFunc(func(_ js.Value, args []js.Value) any {
+		return m.newClient(arg(args, 0))
+	}))
+	obj.Set("runtimeStats", m.mustFunc(func(js.Value, []js.Value) any {
+		o := js.Global().Get("Object").New()
+		o.Set("jsFuncs", LiveFuncs())
+		o.Set("goroutines", runtime.NumGoroutine())
+		return o
+	}))
+	async := m.mustFunc(func(js.Value, []js.Value) any { return rejectedPromise(errDestroyed) })
+	done := m.mustFunc(func(js.Value, []js.Value) any { return js.Global().Get("Promise").Call("resolve") })
+	for _, name := range []string{"getConfig", "start"} {
+		m.destroyed[name] = async
+	}
+	for _, name := range []string{"stop", "destroy"} {
+		m.destroyed[name] = done
+	}
+	m.destroyed["getStatus"] = m.mustFunc(func(js.Value, []js.Value) any { return "offline" })
+	m.destroyed["getStats"] = m.mustFunc(func(js.Value, []js.Value) any {
+		return statsValue(client.Stats{Status: "offline"})
+	})
+	m.destroyed["getDebugInfo"] = m.mustFunc(func(js.Value, []js.Value) any {
+		return js.Global().Get("Object").New()
+	})
+	return m
+}
+
+// mustFunc registers a module func; the module registry is never released, so add cannot fail.
+func (m *module) mustFunc(fn func(this js.Value, args []js.Value) any) js.Func {
+	f, _, err := m.reg.add(fn)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// jsClient is one exported client: the Go client, the JS object wrapping it and everything it owns.
+type jsClient struct {
+	mod     *module
+	c       *client.Client
+	reg     *funcRegistry
+	obj     js.Value
+	onBatch js.Value
+	ctx     context.Context // ends at destroy: pending calls end with it
+	cancel  context.CancelFunc
+	dead    atomic.Bool
+}
+
+// newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
+// disableWebSocket?, restTimeout?} and returns its JS object, whose methods are:
+//
+//	getConfig({cache = true, reopen = false}) → Promise<object>  the config (the result object)
+//	start() → Promise<true>                    resolves once online
+//	stop() → Promise<void>                     resolves once every goroutine of the client ended
+//	destroy() → Promise<void>                  terminal; releases every func of the client
+//	getStatus() → 'online' | 'offline' | 'connect'
+//	getStats() → object                        client.Stats + jsFuncs, runtimeGoroutines
+//	getDebugInfo() → object                    redacted connection facts
+//
+// onBatch(text) receives, once per frame, the JSON text of the frame's events. After destroy the
+// methods are replaced: getConfig and start reject with DESTROYED, stop and destroy resolve, the
+// getters answer as for an offline client.
+func (m *module) newClient(options js.Value) (result js.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			result = newJSError(CodeInternal, "internal error: "+panicText(p), 0)
+		}
+	}()
+	jc, err := m.build(options)
+	if err != nil {
+		return jsError(err)
+	}
+	return jc.export()
+}
+
+// build reads options and makes the client behind a JS object.
+func (m *module) build(options js.Value) (*jsClient, error) {
+	if options.IsUndefined() || options.IsNull() {
+		options = js.Global().Get("Object").New()
+	}
+	if options.Type() != js.TypeObject {
+		return nil, &Error{Code: CodeInvalidArgument, Description: "options must be an object"}
+	}
+	jc := &jsClient{mod: m, reg: newFuncRegistry(), onBatch: prop(options, "onBatch")}
+	if t := jc.onBatch.Type(); t != js.TypeFunction && t != js.TypeUndefined && t != js.TypeNull {
+		return nil, &Error{Code: CodeInvalidArgument, Description: "onBatch must be a function"}
+	}
+	logf := logger(options)
+	restOpts := restOptions{Logf: logf}
+	if t := prop(options, "restTimeout"); t.Type() == js.TypeNumber && t.Float() > 0 {
+		restOpts.Timeout = time.Duration(t.Float() * float64(time.Millisecond))
+	}
+	rest, err := newREST(jc.reg, prop(options, "rest"), restOpts)
+	if err != nil {
+		jc.reg.releaseAll()
+		return nil, err
+	}
+	secure := false
+	if loc := js.Global().Get("location"); loc.Type() == js.TypeObject {
+		secure = prop(loc, "protocol").Type() == js.TypeString && prop(loc, "protocol").String() == "https:"
+	}
+	if s := prop(options, "secure"); s.Type() == js.TypeBoolean {
+		secure = s.Bool()
+	}
+	jc.ctx, jc.cancel = context.WithCancel(context.Background())
+	jc.c = client.New(client.Options{
+		REST:             rest,
+		Secure:           secure,
+		OnEvents:         jc.deliver,
+		Logf:             logf,
+		DisableWebSocket: prop(options, "disableWebSocket").Truthy(),
+	})
+	return jc, nil
+}
+
+// export builds the client's JS object.
+func (jc *jsClient) export() js.Value {
+	jc.obj = js.Global().Get("Object").New()
+	methods := map[string]func(args []js.Value) any{
+		"getConfig":    jc.getConfig,
+		"start":        jc.start,
+		"stop":         jc.stop,
+		"destroy":      jc.destroy,
+		"getStatus":    func([]js.Value) any { return jc.c.Status() },
+		"getStats":     func([]js.Value) any { return statsValue(jc.c.Stats()) },
+		"getDebugInfo": func([]js.Value) any { return jsonValue(jc.c.DebugInfo()) },
+	}
+	for name, fn := range methods {
+		f, _, err := jc.reg.add(func(_ js.Value, args []js.Value) any { return fn(args) })
+		if err != nil {
+			return jsError(err)
+		}
+		jc.obj.Set(name, f)
+	}
+	return jc.obj
+}
+
+// getConfig implements getConfig({cache, reopen}).
+func (jc *jsClient) getConfig(args []js.Value) any {
+	cache, reopen := true, false
+	if o := arg(args, 0); o.Type() == js.TypeObject {
+		if v := prop(o, "cache"); v.Type() == js.TypeBoolean {
+			cache = v.Bool()
+		}
+		reopen = prop(o, "reopen").Truthy()
+	}
+	return newPromise(jc.reg, func() (any, error) {
+		text, err := jc.c.GetConfig(jc.ctx, cache, reopen)
+		if err != nil {
+			return nil, jc.failure("failed to get the config", err)
+		}
+		return jsonValue(text), nil
+	})
+}
+
+// start implements start().
+func (jc *jsClient) start([]js.Value) any {
+	return newPromise(jc.reg, func() (any, error) {
+		if err := jc.c.Start(jc.ctx); err != nil {
+			return nil, jc.failure("failed to start", err)
+		}
+		return true, nil
+	})
+}
+
+// failure wraps err for JavaScript; a call that destroy() ended reports DESTROYED, whatever the
+// client answered (ErrStopped, a canceled context).
+func (jc *jsClient) failure(what string, err error) error {
+	if jc.dead.Load() {
+		return errDestroyed
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// stop implements stop(). The client's Stop runs on a goroutine: it may wait for transports that
+// need the event loop, which a JS callback must never hold.
+func (jc *jsClient) stop([]js.Value) any {
+	return newPromise(jc.reg, func() (any, error) {
+		ctx, cancel := context.WithTimeout(jc.ctx, stopTimeout)
+		defer cancel()
+		if err := jc.c.Stop(ctx); err != nil {
+			return nil, jc.failure("failed to stop", err)
+		}
+		return js.Undefined(), nil
+	})
+}
+
+// stopTimeout bounds how long stop() and destroy() wait for the client's goroutines to end.
+const stopTimeout = 10 * time.Second
+
+// destroy implements destroy(): it swaps the methods for the module's stand-ins at once, so later
+// calls never reach a released func, then destroys the client, ends pending calls and releases every
+// func of the client on a goroutine. The returned promise resolves when all that is done.
+func (jc *jsClient) destroy([]js.Value) any {
+	if !jc.dead.CompareAndSwap(false, true) {
+		return js.Global().Get("Promise").Call("resolve")
+	}
+	for name, f := range jc.mod.destroyed {
+		jc.obj.Set(name, f)
+	}
+	return newPromise(jc.mod.reg, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		err := jc.c.Destroy(ctx)
+		jc.cancel()
+		jc.reg.releaseAll()
+		if err != nil {
+			return nil, fmt.Errorf("failed to destroy: %w", err)
+		}
+		return js.Undefined(), nil
+	})
+}
+
+// deliver is the client's OnEvents: one crossing per frame, the JSON text as is.
+func (jc *jsClient) deliver(batch []byte) {
+	if jc.dead.Load() || jc.onBatch.Type() != js.TypeFunction {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			consoleError("b24pull: onBatch threw: " + panicText(p))
+		}
+	}()
+	jc.onBatch.Invoke(string(batch))
+}
+
+// logger returns the Logf for options: onLog(line) when given, else console.debug when debug is
+// set, else nil. Lines reach it already redacted by the client.
+func logger(options js.Value) func(format string, args ...any) {
+	onLog := prop(options, "onLog")
+	debug := prop(options, "debug").Truthy()
+	if onLog.Type() != js.TypeFunction && !debug {
+		return nil
+	}
+	return func(format string, args ...any) {
+		defer func() { _ = recover() }()
+		line := "b24pull: " + fmt.Sprintf(format, args...)
+		if onLog.Type() == js.TypeFunction {
+			onLog.Invoke(line)
+			return
+		}
+		js.Global().Get("console").Call("debug", line)
+	}
+}
+
+// jsStats is what getStats() returns: the client's counters (whose goroutines counts the
+// goroutines the client owns) plus the module's own.
+type jsStats struct {
+	client.Stats
+	// JSFuncs is LiveFuncs(): js.Funcs of the whole module not yet released.
+	JSFuncs int64 `json:"jsFuncs"`
+	// RuntimeGoroutines is runtime.NumGoroutine(): every goroutine of the program.
+	RuntimeGoroutines int `json:"runtimeGoroutines"`
+}
+
+// statsValue returns s with the bridge counters as a JS object.
+func statsValue(s client.Stats) js.Value {
+	text, err := json.Marshal(jsStats{Stats: s, JSFuncs: LiveFuncs(), RuntimeGoroutines: runtime.NumGoroutine()})
+	if err != nil {
+		return js.Global().Get("Object").New()
+	}
+	return jsonValue(text)
+}
+
+// jsonValue returns JSON.parse(text), or an empty object for text that does not parse.
+func jsonValue(text []byte) js.Value {
+	v, err := parseJSON(string(text))
+	if err != nil {
+		return js.Global().Get("Object").New()
+	}
+	return v
+}

@@ -1,0 +1,193 @@
+// Typings of b24pull (b24pull.mjs, and globalThis.B24Pull from the classic script b24pull.js).
+
+/** Codes of errors raised by b24pull itself; Bitrix REST codes (WRONG_AUTH_TYPE, …) pass through. */
+export type PullErrorCode =
+  | 'LOAD_FAILED' // the module or wasm_exec.js could not be fetched, compiled or started
+  | 'CRASHED' // the Go runtime exited; every call of every client rejects with this
+  | 'DESTROYED' // the client was destroyed
+  | 'STOPPED' // stop() or destroy() ended start() before the client went online
+  | 'TIMEOUT' // a REST call or another wait ran out of time
+  | 'CANCELED' // the wait was abandoned because its owner stopped
+  | 'INVALID_ARGUMENT' // an unusable option (rest of the wrong kind, no BX24 loaded)
+  | 'REST_FAILED' // the REST library threw, failed without a Bitrix code, or answered nonsense
+  | 'FAILED' // any other failure (the message says which)
+  | 'INTERNAL'; // a bug in b24pull
+
+/** Every rejection of b24pull is a real Error with a code and a description. */
+export interface PullError extends Error {
+  /** One of PullErrorCode, or a Bitrix REST error code such as 'WRONG_AUTH_TYPE' or 'expired_token'. */
+  code: PullErrorCode | (string & {});
+  description: string;
+  /** The HTTP status of a Bitrix REST error, when known. */
+  status?: number;
+}
+
+/** The classic BX24 library (api.bitrix24.com/api/v1/), as far as b24pull uses it. */
+export interface BX24Like {
+  init?(callback: () => void): void;
+  callMethod(method: string, params: object, callback: (result: unknown) => void): unknown;
+  refreshAuth?(callback: (auth: object | false) => void): void;
+}
+
+/** A b24jssdk B24Frame, as far as b24pull uses it. */
+export interface B24FrameLike {
+  auth: { refreshAuth(): Promise<unknown> };
+  actions?: { v2: { call: { make(options: { method: string; params: object }): Promise<unknown> } } };
+  callMethod?(method: string, params: object): Promise<unknown>;
+}
+
+/** A function calling a REST method; it resolves with the whole answer {result: …}. */
+export type RestFunction = (method: string, params: Record<string, unknown>) => unknown | Promise<unknown>;
+
+export interface PullClientOptions {
+  /** How REST is called. Default: globalThis.BX24. */
+  rest?: BX24Like | B24FrameLike | RestFunction;
+  /** URL of b24pull.wasm. Default: next to the module. Only the first load of the page uses it. */
+  wasmUrl?: string | URL;
+  /** Print the client's log lines (secrets removed) with console.debug, and subscriber errors. */
+  debug?: boolean;
+  /** Pick the *_secure URLs of the config. Default: true when the page is served over https. */
+  secure?: boolean;
+  /** Use long polling only. */
+  disableWebSocket?: boolean;
+  /** Time limit of one REST attempt, in milliseconds. Default: 30000. */
+  restTimeout?: number;
+}
+
+export type PullStatus = 'online' | 'offline' | 'connect';
+export type SubscriptionType = 'server' | 'client' | 'online' | 'status' | 'revision';
+
+/** What arrives with a message; see the Push & Pull documentation for the fields of extra. */
+export interface PullExtra {
+  server_time?: string;
+  server_time_unix?: number;
+  server_time_ago?: number;
+  server_name?: string;
+  revision_web?: number;
+  revision_mobile?: number;
+  sender?: { type: number; id?: string | number };
+  [key: string]: unknown;
+}
+
+/** A message of a module. Subscribers of the same message share these objects: treat them as read-only. */
+export interface PullMessage<P = Record<string, unknown>> {
+  command: string;
+  params: P;
+  extra: PullExtra;
+}
+
+export interface ModuleInfo {
+  type: 'server' | 'client';
+  moduleId: string;
+}
+
+/** server/client subscription to one command: callback(params, extra, command, info). */
+export interface CommandSubscription<P = Record<string, unknown>> {
+  type?: 'server' | 'client';
+  /** Matched without regard to case (module ids arrive lower-cased). */
+  moduleId: string;
+  command: string;
+  callback: (params: P, extra: PullExtra, command: string, info: ModuleInfo) => void;
+}
+
+/** server/client subscription to every command of a module: callback({command, params, extra}, info). */
+export interface ModuleSubscription {
+  type?: 'server' | 'client';
+  /** Matched without regard to case (module ids arrive lower-cased). */
+  moduleId: string;
+  command?: undefined;
+  callback: (message: PullMessage, info: ModuleInfo) => void;
+}
+
+export interface OnlineSubscription {
+  type: 'online';
+  command?: string;
+  callback: (message: PullMessage, info: { type: 'online' }) => void;
+}
+
+export interface StatusSubscription {
+  type: 'status';
+  callback: (event: { status: PullStatus }, info: { type: 'status' }) => void;
+}
+
+export interface RevisionSubscription {
+  type: 'revision';
+  callback: (event: { server: number; client: number }, info: { type: 'revision' }) => void;
+}
+
+export type SubscribeParams =
+  | CommandSubscription
+  | ModuleSubscription
+  | OnlineSubscription
+  | StatusSubscription
+  | RevisionSubscription;
+
+/**
+ * A command handler object: getModuleId() is required; methods come from getMap() (command → function
+ * or method name) or are named handle<Command>, and are called as (params, extra, command).
+ */
+export interface CommandHandler {
+  getModuleId(): string;
+  getSubscriptionType?(): 'server' | 'client' | 'online';
+  getMap?(): Record<string, string | ((params: Record<string, unknown>, extra: PullExtra, command: string) => void)>;
+}
+
+/** Counters of the client and of the module. */
+export interface PullStats {
+  messages: number;
+  duplicatesSkipped: number;
+  garbageFrames: number;
+  frames: number;
+  connects: number;
+  reconnects: number;
+  renewals: number;
+  configLoads: number;
+  staleOnline: number;
+  lastMid: string;
+  lastCloseCode: number;
+  lastError?: string;
+  status: PullStatus;
+  transport: string;
+  wire: string;
+  /** Goroutines the client owns right now: 0 once stopped (leak checks). */
+  goroutines: number;
+  /** js.Func values of the whole module not yet released (leak checks). */
+  jsFuncs: number;
+  /** Goroutines of the whole Go program. */
+  runtimeGoroutines: number;
+}
+
+export interface PullClient {
+  /** Makes one pull.application.config.get call and resolves with its result (the config). */
+  getConfig(options?: { cache?: boolean; reopen?: boolean }): Promise<Record<string, unknown>>;
+  /** Connects; resolves with true once online, rejects with a PullError. */
+  start(): Promise<true>;
+  /** Disconnects and cancels every timer; resolves once the client's goroutines ended. start() may follow. */
+  stop(): Promise<void>;
+  /** Stops for good and releases everything; later getConfig() and start() reject with DESTROYED. */
+  destroy(): Promise<void>;
+  getStatus(): PullStatus;
+  getStats(): PullStats;
+  /** Connection facts with every secret removed. */
+  getDebugInfo(): Record<string, unknown>;
+  /**
+   * Subscribes; returns the function that unsubscribes. Callbacks run in order, asynchronously after
+   * the frame that carried them arrived; one that throws does not stop the others.
+   * @throws TypeError for an unknown type, a missing callback, or a missing moduleId (server, client).
+   */
+  subscribe<P = Record<string, unknown>>(params: CommandSubscription<P>): () => void;
+  subscribe(params: ModuleSubscription): () => void;
+  subscribe(params: OnlineSubscription): () => void;
+  subscribe(params: StatusSubscription): () => void;
+  subscribe(params: RevisionSubscription): () => void;
+  subscribe(handler: CommandHandler): () => void;
+}
+
+/** Loads the module (once per page) and creates a client. Rejects with a PullError. */
+export function createPullClient(options?: PullClientOptions): Promise<PullClient>;
+
+declare global {
+  /** Set by the classic script b24pull.js. */
+  // eslint-disable-next-line no-var
+  var B24Pull: { createPullClient: typeof createPullClient } | undefined;
+}

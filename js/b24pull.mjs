@@ -1,0 +1,338 @@
+// b24pull: keeps a Bitrix24 Push & Pull connection alive from an app page.
+//
+// This file loads the Go WebAssembly module (once per page) and adds what is cheaper in JavaScript:
+// the subscriber fan-out. The classic-script build b24pull.js is generated from this file by
+// cmd/jsbuild; edit this one.
+
+const moduleBase = import.meta.url;
+
+const SUBSCRIPTION_TYPES = new Set(['server', 'client', 'online', 'status', 'revision']);
+
+// pullError builds the Error shape every rejection of this package has: code and description.
+function pullError(code, description, cause) {
+  return Object.assign(new Error(description, cause === undefined ? undefined : { cause }), { code, description });
+}
+
+// ---- loading the runtime (once per page) ----------------------------------------------------------
+
+// The shared load: a promise of the runtime, reset when loading fails or the runtime crashes, so that a
+// later createPullClient can try again.
+let sharedRuntime = null;
+
+function loadRuntime(wasmUrl) {
+  if (sharedRuntime === null) {
+    const loading = startRuntime(wasmUrl, () => {
+      if (sharedRuntime === loading) sharedRuntime = null;
+    });
+    sharedRuntime = loading;
+    loading.catch(() => {
+      if (sharedRuntime === loading) sharedRuntime = null;
+    });
+  }
+  return sharedRuntime;
+}
+
+async function loadWasmExec() {
+  if (typeof globalThis.Go === 'function') return;
+  const url = new URL('wasm_exec.js', moduleBase).href;
+  try {
+    await import(/* webpackIgnore: true */ /* @vite-ignore */ url);
+  } catch (err) {
+    throw pullError('LOAD_FAILED', `b24pull: failed to load ${url}`, err);
+  }
+  if (typeof globalThis.Go !== 'function') {
+    throw pullError('LOAD_FAILED', `b24pull: ${url} did not define Go`);
+  }
+}
+
+// instantiate fetches and compiles the module. instantiateStreaming needs the application/wasm MIME
+// type, so any other type falls back to arrayBuffer; an HTTP error never falls back.
+async function instantiate(url, imports) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: 'same-origin' });
+  } catch (err) {
+    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}`, err);
+  }
+  if (!response.ok) {
+    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}: HTTP ${response.status}`);
+  }
+  const type = (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+  try {
+    if (type === 'application/wasm' && typeof WebAssembly.instantiateStreaming === 'function') {
+      return (await WebAssembly.instantiateStreaming(response, imports)).instance;
+    }
+    return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance;
+  } catch (err) {
+    throw pullError('LOAD_FAILED', `b24pull: failed to compile ${url}: ${err && err.message}`, err);
+  }
+}
+
+// startRuntime loads wasm_exec.js and the module, runs the Go program and waits for its readiness
+// signal. The runtime it returns records a crash (the Go program exiting) in rt.crashed and rejects
+// rt.exited with it; onCrash lets the shared load be retried.
+async function startRuntime(wasmUrl, onCrash) {
+  await loadWasmExec();
+  const go = new globalThis.Go();
+  const instance = await instantiate(wasmUrl, go.importObject);
+
+  const rt = { api: null, crashed: null, exited: null };
+  let reject;
+  rt.exited = new Promise((_, r) => { reject = r; });
+  rt.exited.catch(() => {});
+  const crash = (description, cause) => {
+    if (rt.crashed) return;
+    rt.crashed = pullError('CRASHED', description, cause);
+    reject(rt.crashed);
+    onCrash();
+  };
+
+  let signalReady;
+  const ready = new Promise((resolve) => { signalReady = resolve; });
+  globalThis.__b24pullReady = () => signalReady();
+  try {
+    go.run(instance).then(
+      () => crash('b24pull: the Go runtime exited; create a new client'),
+      (err) => crash(`b24pull: the Go runtime failed: ${err && err.message}`, err),
+    );
+    await Promise.race([ready, rt.exited]);
+  } catch (err) {
+    throw pullError('LOAD_FAILED', 'b24pull: the Go program ended before it was ready', err);
+  } finally {
+    delete globalThis.__b24pullReady;
+  }
+  rt.api = globalThis.__b24pull;
+  if (!rt.api || typeof rt.api.newClient !== 'function') {
+    throw pullError('LOAD_FAILED', 'b24pull: the module did not register its API');
+  }
+  return rt;
+}
+
+// ---- subscriptions --------------------------------------------------------------------------------
+
+// Subscribers receive the objects JSON.parse built for the frame. Several subscribers of the same
+// message share them (copying per subscriber would cost more than the crossing saved): treat params
+// and extra as read-only.
+class Subscriptions {
+  constructor(debug) {
+    this.byType = new Map();
+    this.queue = [];
+    this.scheduled = false;
+    this.closed = false;
+    this.debug = debug;
+  }
+
+  add(type, deliver) {
+    let set = this.byType.get(type);
+    if (!set) {
+      set = new Set();
+      this.byType.set(type, set);
+    }
+    const sub = { deliver, active: true };
+    set.add(sub);
+    return () => {
+      sub.active = false;
+      set.delete(sub);
+    };
+  }
+
+  // enqueue takes one frame's JSON text from Go. Delivery runs in a microtask, after the Go call
+  // returned, so subscribers may call back into the client (stop, destroy) without deadlock.
+  enqueue(text) {
+    if (this.closed) return;
+    this.queue.push(text);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush() {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    for (const text of queue) {
+      if (this.closed) return;
+      let events;
+      try {
+        events = JSON.parse(text);
+      } catch (err) {
+        if (this.debug) console.error('b24pull: unreadable event batch', err);
+        continue;
+      }
+      if (!Array.isArray(events)) continue;
+      for (const event of events) {
+        if (event && typeof event === 'object') this.dispatch(event);
+      }
+    }
+  }
+
+  dispatch(event) {
+    const set = this.byType.get(event.type);
+    if (!set || set.size === 0) return;
+    for (const sub of Array.from(set)) {
+      if (!sub.active || this.closed) continue;
+      try {
+        sub.deliver(event);
+      } catch (err) {
+        if (this.debug) console.error('b24pull: a subscriber threw', err);
+      }
+    }
+  }
+
+  close() {
+    this.closed = true;
+    this.queue = [];
+    this.byType.clear();
+  }
+}
+
+function sameModule(event, moduleId) {
+  return typeof event.moduleId === 'string' && event.moduleId.toLowerCase() === moduleId;
+}
+
+// subscribeCallback handles subscribe({type, moduleId, command, callback}).
+function subscribeCallback(subs, params) {
+  const type = params.type === undefined ? 'server' : params.type;
+  if (!SUBSCRIPTION_TYPES.has(type)) {
+    throw new TypeError(`b24pull: unknown subscription type ${String(type)}`);
+  }
+  const callback = params.callback;
+  if (typeof callback !== 'function') {
+    throw new TypeError('b24pull: subscribe needs a callback function');
+  }
+  const command = typeof params.command === 'string' && params.command !== '' ? params.command : null;
+  switch (type) {
+    case 'server':
+    case 'client': {
+      if (typeof params.moduleId !== 'string' || params.moduleId === '') {
+        throw new TypeError(`b24pull: moduleId is required for ${type} subscriptions`);
+      }
+      const moduleId = params.moduleId.toLowerCase();
+      if (command !== null) {
+        return subs.add(type, (e) => {
+          if (e.command === command && sameModule(e, moduleId)) {
+            callback(e.params, e.extra, e.command, { type, moduleId: e.moduleId });
+          }
+        });
+      }
+      return subs.add(type, (e) => {
+        if (sameModule(e, moduleId)) {
+          callback({ command: e.command, params: e.params, extra: e.extra }, { type, moduleId: e.moduleId });
+        }
+      });
+    }
+    case 'online':
+      return subs.add(type, (e) => {
+        if (command === null || e.command === command) {
+          callback({ command: e.command, params: e.params, extra: e.extra }, { type });
+        }
+      });
+    case 'status':
+      return subs.add(type, (e) => callback({ status: e.status }, { type }));
+    default:
+      return subs.add(type, (e) => callback({ server: e.server, client: e.client }, { type }));
+  }
+}
+
+// handlerMethod finds the method of a command handler object for command: getMap()[command] (a
+// function or a method name), else handle<Command>.
+function handlerMethod(handler, command) {
+  if (typeof command !== 'string' || command === '') return null;
+  if (typeof handler.getMap === 'function') {
+    const map = handler.getMap();
+    if (map && typeof map === 'object') {
+      const entry = map[command];
+      if (typeof entry === 'function') return entry;
+      if (typeof entry === 'string' && typeof handler[entry] === 'function') return handler[entry];
+      return null;
+    }
+  }
+  const name = `handle${command.charAt(0).toUpperCase()}${command.slice(1)}`;
+  return typeof handler[name] === 'function' ? handler[name] : null;
+}
+
+// subscribeHandler handles subscribe(handlerObject): getModuleId(), optional getSubscriptionType(),
+// methods called as (params, extra, command) with the handler as this.
+function subscribeHandler(subs, handler) {
+  const type = typeof handler.getSubscriptionType === 'function' ? handler.getSubscriptionType() : 'server';
+  if (type !== 'server' && type !== 'client' && type !== 'online') {
+    throw new TypeError(`b24pull: a command handler cannot subscribe to ${String(type)} events`);
+  }
+  const moduleId = String(handler.getModuleId() || '').toLowerCase();
+  if (type !== 'online' && moduleId === '') {
+    throw new TypeError('b24pull: getModuleId() returned no module id');
+  }
+  return subs.add(type, (e) => {
+    if (type !== 'online' && !sameModule(e, moduleId)) return;
+    const method = handlerMethod(handler, e.command);
+    if (method) method.call(handler, e.params, e.extra, e.command);
+  });
+}
+
+// ---- the client -----------------------------------------------------------------------------------
+
+/**
+ * createPullClient loads the module (once per page) and returns a pull client.
+ * @param {import('./b24pull.d.ts').PullClientOptions} [options]
+ * @returns {Promise<import('./b24pull.d.ts').PullClient>}
+ */
+export async function createPullClient(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('b24pull: options must be an object');
+  }
+  const debug = options.debug === true;
+  const wasmUrl = new URL(options.wasmUrl || 'b24pull.wasm', moduleBase).href;
+  const rt = await loadRuntime(wasmUrl);
+  if (rt.crashed) throw rt.crashed;
+
+  const subs = new Subscriptions(debug);
+  const goOptions = { rest: options.rest, debug, onBatch: (text) => subs.enqueue(text) };
+  for (const key of ['secure', 'disableWebSocket', 'restTimeout']) {
+    if (options[key] !== undefined) goOptions[key] = options[key];
+  }
+  let inner;
+  try {
+    inner = rt.api.newClient(goOptions);
+  } catch (err) {
+    throw rt.crashed || err;
+  }
+  if (inner instanceof Error) throw inner;
+
+  // call forwards an async method; a crash of the runtime rejects it even when Go never answers.
+  const call = (name, ...args) => {
+    if (rt.crashed) return Promise.reject(rt.crashed);
+    let promise;
+    try {
+      promise = inner[name](...args);
+    } catch (err) {
+      return Promise.reject(rt.crashed || err);
+    }
+    return Promise.race([promise, rt.exited]);
+  };
+  // get forwards a synchronous method; it throws after a crash.
+  const get = (name) => {
+    if (rt.crashed) throw rt.crashed;
+    return inner[name]();
+  };
+
+  return Object.freeze({
+    getConfig: (opts = {}) => call('getConfig', { cache: opts.cache !== false, reopen: opts.reopen === true }),
+    start: () => call('start'),
+    stop: () => call('stop'),
+    destroy: () => {
+      subs.close();
+      return call('destroy');
+    },
+    getStatus: () => get('getStatus'),
+    getStats: () => get('getStats'),
+    getDebugInfo: () => get('getDebugInfo'),
+    subscribe(params) {
+      if (params === null || typeof params !== 'object') {
+        throw new TypeError('b24pull: subscribe expects an object');
+      }
+      if (typeof params.getModuleId === 'function') return subscribeHandler(subs, params);
+      return subscribeCallback(subs, params);
+    },
+  });
+}

@@ -1,0 +1,143 @@
+//go:build !js
+
+// Package js holds the npm package of b24pull. This test drives its built files in headless Chromium:
+// the loader (once per page, HTTP errors, the MIME fallback, retries), the subscriber fan-out, the
+// classic-script build and the crash path. It needs the files scripts/build-wasm.sh writes and
+// Chromium, so it runs only with B24PULL_BROWSER_TESTS=1 (scripts/test-wasm.sh sets it).
+package js
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pageResult is what js/testdata/harness.js writes into the page.
+type pageResult struct {
+	Checks   int      `json:"checks"`
+	Failures []string `json:"failures"`
+}
+
+func TestPagesInChromium(t *testing.T) {
+	if os.Getenv("B24PULL_BROWSER_TESTS") == "" {
+		t.Skip("set B24PULL_BROWSER_TESTS=1 to run the loader pages in Chromium (scripts/test-wasm.sh does)")
+	}
+	for _, f := range []string{"b24pull.wasm", "wasm_exec.js", "b24pull.js"} {
+		_, err := os.Stat(f)
+		require.NoError(t, err, "run scripts/build-wasm.sh first")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+
+	exiting := filepath.Join(t.TempDir(), "exiting.wasm")
+	build := exec.Command("go", "build", "-o", exiting, "./testdata/exiting")
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "build exiting.wasm: %s", out)
+
+	mux := http.NewServeMux()
+	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir("."))))
+	mux.HandleFunc("/plain/b24pull.wasm", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		http.ServeFile(w, r, "b24pull.wasm")
+	})
+	mux.HandleFunc("/exiting.wasm", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, exiting)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, page := range []string{"loader", "classic", "crash"} {
+		t.Run(page, func(t *testing.T) {
+			res, messages := runPage(t, chromium, srv.URL+"/js/testdata/"+page+".html")
+			log := consoleText(messages)
+			t.Logf("%d checks", res.Checks)
+			assert.Positive(t, res.Checks, "the page ran no check; console:\n%s", log)
+			assert.Empty(t, res.Failures, "console:\n%s", log)
+			for _, m := range messages {
+				assert.False(t, m.IsException(), "uncaught: %s", m.Text)
+				for _, bad := range []string{"call to released function", "Go program has already exited", "internal error"} {
+					assert.NotContains(t, m.Text, bad)
+				}
+			}
+		})
+	}
+}
+
+// runPage loads url in a fresh headless Chromium, waits for the page to finish, and returns what it
+// wrote together with its console messages.
+func runPage(t *testing.T, chromium, url string) (pageResult, []chromedp.ConsoleMessage) {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx), "start chromium") // no timeout here: it bounds the browser's life
+
+	var (
+		mu       sync.Mutex
+		messages []chromedp.ConsoleMessage
+	)
+	consoleCtx, stopConsole := context.WithCancel(ctx)
+	defer stopConsole()
+	stream := chromedp.Console(consoleCtx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range stream {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			messages = append(messages, m)
+			mu.Unlock()
+		}
+	}()
+
+	pageCtx, cancelPage := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelPage()
+	require.NoError(t, chromedp.Do(pageCtx, chromedp.Navigate(url)))
+	out, err := chromedp.Run(pageCtx, chromedp.Evaluate[string](waitForResult, chromedp.EvalAwaitPromise))
+	stopConsole()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	require.NoError(t, err, "the page did not finish; console:\n%s", consoleText(messages))
+	var res pageResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), "page result %q", out)
+	return res, messages
+}
+
+// waitForResult resolves with the page's result once harness.js wrote it.
+const waitForResult = `new Promise((resolve) => {
+  const poll = () => document.title === 'done' ? resolve(document.getElementById('out').textContent) : setTimeout(poll, 20);
+  poll();
+})`
+
+// consoleText renders console messages one per line.
+func consoleText(messages []chromedp.ConsoleMessage) string {
+	var b strings.Builder
+	for _, m := range messages {
+		fmt.Fprintf(&b, "%s: %s\n", m.Type, m.Text)
+	}
+	return b.String()
+}
