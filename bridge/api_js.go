@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/b24pull/b24pull/client"
+	"github.com/b24pull/b24pull/session"
 )
 
 // Version is the b24pull version reported to JavaScript.
@@ -88,7 +89,7 @@ type jsClient struct {
 }
 
 // newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
-// disableWebSocket?, restTimeout?} and returns its JS object, whose methods are:
+// disableWebSocket?, restTimeout?, timing?} and returns its JS object, whose methods are:
 //
 //	getConfig({cache = true, reopen = false}) → Promise<object>  the config (the result object)
 //	start() → Promise<true>                    resolves once online
@@ -143,8 +144,21 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 	if s := prop(options, "secure"); s.Type() == js.TypeBoolean {
 		secure = s.Bool()
 	}
+	var timing *session.Timing
+	if t := prop(options, "timing"); t.Type() == js.TypeObject {
+		tm := session.DefaultTiming()
+		if err := tm.ApplyJSON([]byte(js.Global().Get("JSON").Call("stringify", t).String())); err != nil {
+			jc.reg.releaseAll()
+			return nil, &Error{Code: CodeInvalidArgument, Description: err.Error()}
+		}
+		timing = &tm
+	} else if t.Type() != js.TypeUndefined && t.Type() != js.TypeNull {
+		jc.reg.releaseAll()
+		return nil, &Error{Code: CodeInvalidArgument, Description: "timing must be an object"}
+	}
 	jc.ctx, jc.cancel = context.WithCancel(context.Background())
 	jc.c = client.New(client.Options{
+		Timing:           timing,
 		REST:             rest,
 		Secure:           secure,
 		OnEvents:         jc.deliver,

@@ -52,6 +52,42 @@ export interface PullClientOptions {
   disableWebSocket?: boolean;
   /** Time limit of one REST attempt, in milliseconds. Default: 30000. */
   restTimeout?: number;
+  /**
+   * Overrides of the protocol's delays, in milliseconds (tests and demos shorten them). Unknown keys
+   * and values of the wrong shape make createPullClient throw an Error with code INVALID_ARGUMENT.
+   */
+  timing?: PullTiming;
+}
+
+/** Delays of the session, in milliseconds; every key is optional. */
+export interface PullTiming {
+  /** Reconnect delay by attempt: 0, 1–2, 3–4, 5–9, 10 and more (plus 0–20 % jitter). Default [500, 5000, 25000, 45000, 60000]. */
+  backoff?: [number, number, number, number, number];
+  /** Random delay range after config_expire and server_restart. Default [10000, 120000]. */
+  restartDelay?: [number, number];
+  /** Random delay range before reloading the config after close code 4010. Default [6000, 35000]. */
+  wrongChannelDelay?: [number, number];
+  /** Random delay range after the earliest channel expiry before reloading the config. Default [1000, 5000]. */
+  renewJitter?: [number, number];
+  /** Delays before asking again for a config whose channels are still expired. Default [5000, 15000, 30000, 60000]. */
+  renewRetry?: number[];
+  /** Delay before reconnecting with the channel from channel_expire. Default 1000. */
+  channelExpireReconnect?: number;
+  /** How long "offline" waits before it is reported. Default 5000. */
+  offlineDebounce?: number;
+  /** JSON-RPC: longest silence between server pings, and before the first one. Defaults 20000 and 40000. */
+  pingTimeout?: number;
+  firstPingTimeout?: number;
+  /** How long long polling is used before websocket is tried again. Default 1800000. */
+  restoreWebSocket?: number;
+  /** How long a pending long-polling request takes to count as online. Default 5000. */
+  longPollOpen?: number;
+  /** How long start() waits to be online. Default 60000. */
+  startTimeout?: number;
+  /** Period of the backstop expiry check. Default 60000. */
+  safetyTick?: number;
+  /** Age under which a connection closing before any message counts as refused. Default 1000. */
+  shortLived?: number;
 }
 
 export type PullStatus = 'online' | 'offline' | 'connect';

@@ -288,7 +288,7 @@ export async function createPullClient(options = {}) {
 
   const subs = new Subscriptions(debug);
   const goOptions = { rest: options.rest, debug, onBatch: (text) => subs.enqueue(text) };
-  for (const key of ['secure', 'disableWebSocket', 'restTimeout']) {
+  for (const key of ['secure', 'disableWebSocket', 'restTimeout', 'timing']) {
     if (options[key] !== undefined) goOptions[key] = options[key];
   }
   let inner;
