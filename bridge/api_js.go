@@ -159,6 +159,7 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 	jc.ctx, jc.cancel = context.WithCancel(context.Background())
 	jc.c = client.New(client.Options{
 		Timing:           timing,
+		LongPoller:       fetchPoller{reg: jc.reg},
 		REST:             rest,
 		Secure:           secure,
 		OnEvents:         jc.deliver,

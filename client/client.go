@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +25,9 @@ type Options struct {
 	OnEvents func(batch []byte)
 	// Logf, when set, receives debug lines. Every secret of every config seen is removed first.
 	Logf func(format string, args ...any)
-	// HTTPClient is used for long polling; nil means http.DefaultClient.
-	HTTPClient *http.Client
+	// LongPoller performs long-polling GETs; nil means net/http natively. In the browser the bridge
+	// passes one built on fetch (without it, long polling is unavailable).
+	LongPoller LongPoller
 	// DedupWindow is how many recent message ids are remembered to skip duplicates; 0 means 1000.
 	DedupWindow int
 	// DisableWebSocket forces long polling (apps behind websocket-hostile proxies, tests).
@@ -106,8 +106,8 @@ func New(opts Options) *Client {
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = DefaultReadLimit
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = http.DefaultClient
+	if opts.LongPoller == nil {
+		opts.LongPoller = defaultLongPoller()
 	}
 	c := &Client{opts: opts}
 	c.m = session.New(session.Options{

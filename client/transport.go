@@ -3,8 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"sync"
 	"time"
 
@@ -156,28 +154,21 @@ func (cn *conn) send(data []byte, binary bool) {
 
 // longPoll issues one long-polling GET and reports its answer.
 func (l *loop) longPoll(cn *conn, url string) {
+	if l.c.opts.LongPoller == nil {
+		l.post(cn.ctx, event{kind: evClosed, gen: cn.gen, code: 1006})
+		return
+	}
 	ctx, cancel := context.WithTimeout(cn.ctx, longPollTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+	ans, err := l.c.opts.LongPoller.Get(ctx, url, l.c.opts.ReadLimit)
+	switch {
+	case err == nil:
+		l.post(cn.ctx, event{kind: evPoll, gen: cn.gen, status: ans.Status, data: ans.Body,
+			expires: ans.Expires, lastID: ans.LastMessageID})
+	case cn.ctx.Err() == nil && ctx.Err() != nil:
+		// the request outlived longPollTimeout: ask again, as the reference clients do
+		l.post(cn.ctx, event{kind: evPoll, gen: cn.gen, status: 0})
+	default:
 		l.post(cn.ctx, event{kind: evClosed, gen: cn.gen, code: 1006})
-		return
 	}
-	resp, err := l.c.opts.HTTPClient.Do(req)
-	if err != nil {
-		if cn.ctx.Err() == nil && ctx.Err() != nil {
-			l.post(cn.ctx, event{kind: evPoll, gen: cn.gen, status: 0})
-			return
-		}
-		l.post(cn.ctx, event{kind: evClosed, gen: cn.gen, code: 1006})
-		return
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, l.c.opts.ReadLimit+1))
-	if err != nil || int64(len(body)) > l.c.opts.ReadLimit {
-		l.post(cn.ctx, event{kind: evClosed, gen: cn.gen, code: 1009})
-		return
-	}
-	l.post(cn.ctx, event{kind: evPoll, gen: cn.gen, status: resp.StatusCode, data: body,
-		expires: resp.Header.Get("Expires"), lastID: resp.Header.Get("Last-Message-Id")})
 }

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package e2e holds the end-to-end tests that drive headless Chromium against
 // the local stand-in of a Bitrix24 portal and Push & Pull server (package
 // standin), for server versions 3, 4 and 5.

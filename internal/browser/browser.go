@@ -1,3 +1,5 @@
+//go:build !js
+
 // Package browser drives a headless Chromium from Go tests, benchmarks and
 // demos through chromedp.
 //
