@@ -1,0 +1,28 @@
+# b24pull — every target is a thin call to a script under scripts/.
+.PHONY: all build test demo standin fuzz clean
+
+all: build
+
+# The browser package in js/: b24pull.wasm, wasm_exec.js and the classic script.
+build:
+	scripts/build-wasm.sh
+
+# Everything: installs Chromium and the pinned npm packages when missing, then vet, unit, stand-in,
+# client, browser and end-to-end tests, short fuzzing and the bridge tests inside Chromium.
+test:
+	scripts/test.sh
+
+# The demo app on the embedded stand-in (VERSION=3|4|5, default 4).
+demo:
+	scripts/demo.sh
+
+# The stand-in portal and push server alone (ARGS="-version 5 -lifetime 60s").
+standin:
+	go run ./cmd/b24pull-standin $(ARGS)
+
+# Every fuzz target for 10 minutes (FUZZTIME=30s for less).
+fuzz:
+	scripts/fuzz.sh $(or $(FUZZTIME),10m)
+
+clean:
+	rm -rf bin js/b24pull.wasm js/wasm_exec.js js/b24pull.js
