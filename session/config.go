@@ -100,27 +100,70 @@ func (m *Machine) delayedReload(d time.Duration, connect bool) {
 	m.reloadConnect = m.reloadConnect || connect
 }
 
-// scheduleRenewal arms the renewal timer just after the config's earliest expiry in server time. The
-// portal hands out the same channel until it has expired (protocol.md §3.3, §15), so asking earlier
-// would only return the same ids; the jitter is kept under a tenth of the channel lifetime so that
-// short lifetimes (tests, demos) renew promptly.
+// scheduleRenewal arms the renewal timer from the config's expiries, in server time:
+//
+//   - channels: just after the earliest channel end, with a small jitter kept under a tenth of the
+//     channel lifetime. The portal hands out the same channel until it has expired (protocol.md §3.3,
+//     §15), so asking earlier would only return the same ids;
+//   - exp (version 5's token): ahead of it by min(60 s, 10 % of the lifetime), because every config call
+//     signs a fresh token, so the connection can move to it before the old one lapses.
+//
+// A time that has already passed (the reloaded config is still expired, or exp is within its margin)
+// becomes a retry after Timing.RenewRetry, so a portal that keeps answering the same config is not
+// asked in a tight loop.
 func (m *Machine) scheduleRenewal() {
-	exp := m.cfg.Expiry()
-	if exp.IsZero() {
+	shift := m.cfg.TimeShift
+	life := m.lifetime()
+	var candidates []time.Time
+	if end := m.channelEnd(); !end.IsZero() {
+		jitter := between(m.t.RenewJitter, m.rand())
+		if life > 0 && jitter > life/10 {
+			jitter = life / 10
+		}
+		candidates = append(candidates, end.Add(shift).Add(jitter))
+	}
+	if m.cfg.Exp > 0 {
+		margin := time.Minute
+		if life > 0 && life/10 < margin {
+			margin = life / 10
+		}
+		candidates = append(candidates, time.Unix(m.cfg.Exp, 0).Add(shift).Add(-margin))
+	}
+	if len(candidates) == 0 {
 		m.clear(tRenew)
 		return
 	}
-	local := exp.Add(m.cfg.TimeShift)
-	if local.After(m.now) {
-		m.reloadRetries = 0
-		jitter := between(m.t.RenewJitter, m.rand())
-		if life := m.lifetime(); life > 0 && jitter > life/10 {
-			jitter = life / 10
+	var at time.Time
+	due := false
+	for _, c := range candidates {
+		if !c.After(m.now) {
+			due = true
+			continue
 		}
-		m.deadlines[tRenew] = local.Add(jitter)
-		return
+		if at.IsZero() || c.Before(at) {
+			at = c
+		}
 	}
-	m.deadlines[tRenew] = m.now.Add(m.renewRetryDelay())
+	if due {
+		retry := m.now.Add(m.renewRetryDelay())
+		if at.IsZero() || retry.Before(at) {
+			at = retry
+		}
+	} else {
+		m.reloadRetries = 0
+	}
+	m.deadlines[tRenew] = at
+}
+
+// channelEnd is the earliest channel end of the config, or zero.
+func (m *Machine) channelEnd() time.Time {
+	var end time.Time
+	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
+		if ch != nil && !ch.End.IsZero() && (end.IsZero() || ch.End.Before(end)) {
+			end = ch.End
+		}
+	}
+	return end
 }
 
 // renewRetryDelay is the next delay from Timing.RenewRetry, never longer than the channel lifetime.

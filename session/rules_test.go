@@ -313,3 +313,24 @@ func TestRenewalResumesFromWhereTheLoadBegan(t *testing.T) {
 	require.Len(t, evs, 1, "the overlap is de-duplicated")
 	assert.Equal(t, "private", evs[0]["command"])
 }
+
+func TestRenewalAheadOfTokenExpiry(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := v5()
+	s.lifetime = time.Hour // channel end and exp both at t0 + 1 h
+	h.start(s)
+	assert.Equal(t, time.Hour-time.Minute, h.m.deadlines[tRenew].Sub(h.now), "a fresh token a minute ahead")
+	requireAction[LoadConfig](t, h.advance(time.Hour-time.Minute))
+
+	// the portal answers the same token (exp within its margin): ask again later, not in a loop
+	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	requireNo[Disconnect](t, acts)
+	assert.Equal(t, 5*time.Second, h.m.deadlines[tRenew].Sub(h.now))
+
+	// short lifetimes keep a tenth as the margin
+	h2 := newHarness(t, Options{})
+	s2 := v5()
+	s2.lifetime = 10 * time.Second
+	h2.start(s2)
+	assert.Equal(t, 9*time.Second, h2.m.deadlines[tRenew].Sub(h2.now))
+}
