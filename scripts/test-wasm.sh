@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test-wasm.sh runs the browser-side tests in headless Chromium: the Go tests of bridge/ through
-# wasmbrowsertest, then the loader pages of js/ (js/browser_test.go) over freshly built files. It also
-# vets the js/wasm packages and runs the native build-tag check.
+# test-wasm.sh runs the Go tests of bridge/ inside headless Chromium through wasmbrowsertest. It also
+# vets the js/wasm packages and runs the native build-tag check. (The loader pages of js/ run with the
+# native tests: go test ./js/ after scripts/build-wasm.sh.)
 #
 #   scripts/test-wasm.sh [extra go test flags for bridge/, e.g. -run TestBX24 -v]
 #
@@ -44,5 +44,3 @@ env -i \
 	go test -timeout 60s -exec="$root/bin/wasmbrowsertest" "$@" ./bridge/ 2>&1 |
 	grep -v 'IPAddressSpace'
 
-scripts/build-wasm.sh --quick
-B24PULL_BROWSER_TESTS=1 CHROMIUM="$chromium_bin" go test -count=1 -timeout 120s ./js/
