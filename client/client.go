@@ -98,7 +98,7 @@ type snapshot struct {
 	trans  protocol.Transport
 	cfg    *protocol.Config
 	url    string
-	timers map[string]time.Duration
+	timers map[string]time.Time
 }
 
 // New returns a stopped client.
@@ -326,8 +326,9 @@ func (c *Client) DebugInfo() json.RawMessage {
 	if c.snap.url != "" {
 		info.URL = protocol.RedactURL(c.snap.url)
 	}
+	now := time.Now()
 	for k, d := range c.snap.timers {
-		info.Timers[k] = d.Seconds()
+		info.Timers[k] = d.Sub(now).Round(time.Millisecond).Seconds()
 	}
 	b, err := json.Marshal(info)
 	if err != nil {

@@ -195,7 +195,7 @@ func (l *loop) publish() {
 	c.snap.status = m.Status()
 	c.snap.trans = m.Transport()
 	c.snap.cfg = m.Config()
-	c.snap.timers = m.Timers(time.Now())
+	c.snap.timers = m.Deadlines()
 	if l.conn != nil {
 		c.snap.url = l.conn.url
 	} else {

@@ -177,9 +177,18 @@ func (m *Machine) NextDeadline() (deadline time.Time, ok bool) {
 // Timers returns the pending timers by name with the time left until each, for debug output.
 func (m *Machine) Timers(now time.Time) map[string]time.Duration {
 	out := make(map[string]time.Duration)
+	for name, d := range m.Deadlines() {
+		out[name] = d.Sub(now)
+	}
+	return out
+}
+
+// Deadlines returns the pending timers by name with their deadlines.
+func (m *Machine) Deadlines() map[string]time.Time {
+	out := make(map[string]time.Time)
 	for i, d := range m.deadlines {
 		if !d.IsZero() {
-			out[timerNames[i]] = d.Sub(now)
+			out[timerNames[i]] = d
 		}
 	}
 	return out
