@@ -50,8 +50,8 @@ func FuzzDecodeText(f *testing.F) {
 			if !utf8.ValidString(m.ModuleID) || !utf8.ValidString(m.Command) {
 				continue // gjson accepts invalid UTF-8 in strings; re-encoding writes U+FFFD for it
 			}
-			body := append([]byte(`{"module_id":`), appendJSONString(nil, m.ModuleID)...)
-			body = append(append(body, `,"command":`...), appendJSONString(nil, m.Command)...)
+			body := append([]byte(`{"module_id":`), AppendJSONString(nil, m.ModuleID)...)
+			body = append(append(body, `,"command":`...), AppendJSONString(nil, m.Command)...)
 			body = append(append(append(append(body, `,"params":`...), m.Params...), `,"extra":`...), m.Extra...)
 			body = append(body, '}')
 			again := DecodeText(EncodeText(TextEnvelope{MID: m.MID, Tag: m.Tag, Time: m.Time, Text: body}))

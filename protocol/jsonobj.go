@@ -272,9 +272,9 @@ func readBodyValue(a *arena, body gjson.Result, m *Message, fallbackExtra gjson.
 	return true
 }
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and control characters are escaped,
+// AppendJSONString appends s to b as a JSON string literal: quotes, backslashes and control characters are escaped,
 // invalid UTF-8 becomes U+FFFD, and everything else (non-ASCII, <, >, &) is written as is.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -131,7 +131,7 @@ func TestAppendJSONString(t *testing.T) {
 		{"", `""`},
 	}
 	for _, tt := range tests {
-		got := appendJSONString(nil, tt.in)
+		got := AppendJSONString(nil, tt.in)
 		assert.Equal(t, tt.want, string(got))
 		var back string
 		require.NoError(t, json.Unmarshal(got, &back))

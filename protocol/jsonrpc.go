@@ -271,7 +271,7 @@ func EncodeRPCNotification(method string, params json.RawMessage) []byte {
 
 func appendRPCMethod(b []byte, method string, params json.RawMessage) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":`...)
-	b = appendJSONString(b, method)
+	b = AppendJSONString(b, method)
 	b = append(b, `,"params":`...)
 	return appendRawOr(b, params, "{}")
 }
@@ -303,7 +303,7 @@ func EncodeRPCErrorResponse(id int64, code int, message string) []byte {
 	b = append(b, `,"error":{"code":`...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = AppendJSONString(b, message)
 	return append(b, "}}"...)
 }
 
@@ -314,14 +314,14 @@ func EncodeRPCErrorResponse(id int64, code int, message string) []byte {
 func EncodeIncomingMessage(mid string, body json.RawMessage, sender Sender, userParams, dictionary json.RawMessage) []byte {
 	b := make([]byte, 0, 120+len(mid)+len(body)+len(sender.ID)+len(userParams)+len(dictionary))
 	b = append(b, `{"jsonrpc":"2.0","method":"incoming.message","params":{"mid":`...)
-	b = appendJSONString(b, mid)
+	b = AppendJSONString(b, mid)
 	b = append(b, `,"body":`...)
 	b = appendRawOr(b, body, "{}")
 	b = append(b, `,"sender":{"type":`...)
 	b = strconv.AppendInt(b, int64(sender.Type), 10)
 	if sender.ID != "" {
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, sender.ID)
+		b = AppendJSONString(b, sender.ID)
 	}
 	b = append(b, '}')
 	if len(userParams) > 0 {

@@ -157,14 +157,14 @@ func EncodeText(env TextEnvelope) []byte {
 	b = strconv.AppendInt(b, env.ID, 10)
 	if env.MID != "" {
 		b = append(b, `,"mid":`...)
-		b = appendJSONString(b, env.MID)
+		b = AppendJSONString(b, env.MID)
 	}
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, env.Channel)
+	b = AppendJSONString(b, env.Channel)
 	b = append(b, `,"tag":`...)
-	b = appendJSONString(b, env.Tag)
+	b = AppendJSONString(b, env.Tag)
 	b = append(b, `,"time":`...)
-	b = appendJSONString(b, env.Time)
+	b = AppendJSONString(b, env.Time)
 	b = append(b, `,"text":`...)
 	b = append(b, text...)
 	b = append(b, '}')

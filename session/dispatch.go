@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/b24pull/b24pull/protocol"
 	"github.com/tidwall/gjson"
@@ -57,9 +56,9 @@ func (e *events) message(typ, moduleID, command string, params, extra []byte) {
 	e.buf = append(e.buf, `{"type":"`...)
 	e.buf = append(e.buf, typ...)
 	e.buf = append(e.buf, `","moduleId":`...)
-	e.buf = appendJSONString(e.buf, moduleID)
+	e.buf = protocol.AppendJSONString(e.buf, moduleID)
 	e.buf = append(e.buf, `,"command":`...)
-	e.buf = appendJSONString(e.buf, command)
+	e.buf = protocol.AppendJSONString(e.buf, command)
 	e.buf = append(e.buf, `,"params":`...)
 	e.buf = append(e.buf, params...)
 	e.buf = append(e.buf, `,"extra":`...)
@@ -132,7 +131,7 @@ func augmentExtra(extra []byte, sender *protocol.Sender, ago float64, hasAgo boo
 		add = strconv.AppendInt(add, int64(sender.Type), 10)
 		if sender.ID != "" {
 			add = append(add, `,"id":`...)
-			add = appendJSONString(add, sender.ID)
+			add = protocol.AppendJSONString(add, sender.ID)
 		}
 		add = append(add, '}')
 	}
@@ -159,56 +158,6 @@ func augmentExtra(extra []byte, sender *protocol.Sender, ago float64, hasAgo boo
 	}
 	out = append(out, add[1:]...)
 	return out
-}
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // lowerASCII lower-cases a module id without allocating when it is already lower case.
