@@ -35,8 +35,8 @@ awk '/coverage:/ { for (i = 1; i <= NF; i++) if ($i == "coverage:") { v = $(i + 
 step "native tests (including the headless-Chromium suites)"
 go test -count=1 -timeout 1200s ./...
 
-step "fuzz targets, a few seconds each"
-scripts/fuzz.sh 4s
+step "fuzz targets, 20000 executions each"
+scripts/fuzz.sh 20000x
 
 step "bridge tests inside Chromium"
 scripts/test-wasm.sh
