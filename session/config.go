@@ -17,6 +17,8 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	m.loading = false
 	connect := m.loadConnect
 	m.loadConnect = false
+	again := m.loadAgain
+	m.loadAgain = false
 	m.stats.ConfigLoads++
 
 	old := m.cfg
@@ -35,9 +37,12 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		m.logf("config renewed")
 		// Message ids are global across channels. While the config was loading, newer ids kept
 		// arriving on the channels that did not change, overtaking messages already sent to the
-		// rotated ones; resuming from the newest id would skip those. Resume from where the load
-		// began instead: the replay overlap is skipped by the de-duplication window.
-		m.resume.MID = m.midAtLoad
+		// rotated ones; resuming from the newest id would skip those. Resume from where the first
+		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
+		m.resume.MID = m.floor
+	}
+	if !again {
+		m.floorSet = false
 	}
 	m.scheduleRenewal()
 	m.set(tSafety, m.t.SafetyTick)
@@ -48,6 +53,11 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	case m.conn != connNone && changed:
 		m.disconnect(CloseConfigReplaced, "config replaced")
 		m.connect()
+	}
+	if again && m.running {
+		// This answer may predate what asked for the second load (a channel_expire arriving while
+		// the load was in flight): ask once more, keeping the resume floor.
+		m.reload(false)
 	}
 	return m.finish()
 }
@@ -64,6 +74,7 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 	m.loading = false
 	connect := m.loadConnect
 	m.loadConnect = false
+	m.loadAgain = false
 	m.stats.LastError = err.Error()
 	if m.starting {
 		m.fail(err)
@@ -80,13 +91,20 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 
 // reload asks for the config now. connect tells whether to connect when it arrives even if it is
 // unchanged (the caller has no live connection to keep).
+//
+// A reload asked for while one is in flight is not dropped: the answer on its way may predate the
+// reason for the new request, so another load follows it. The resume floor is the position when the
+// first of them was asked for, kept until a config answer arrives with nothing more to ask.
 func (m *Machine) reload(connect bool) {
+	if !m.floorSet {
+		m.floor, m.floorSet = m.resume.MID, true
+	}
 	if m.loading {
 		m.loadConnect = m.loadConnect || connect
+		m.loadAgain = true
 		return
 	}
 	m.loading, m.loadConnect = true, connect
-	m.midAtLoad = m.resume.MID
 	m.clear(tReload)
 	m.emit(LoadConfig{})
 }

@@ -153,6 +153,11 @@ func (m *Machine) system(msg *protocol.Message) {
 // reference clients silently ignore) it reloads the config, which reconnects once the ids changed.
 func (m *Machine) channelExpire(params []byte) {
 	p := gjson.ParseBytes(params)
+	if old := p.Get("channel.id").String(); old != "" && !m.holdsChannel(old) {
+		// A notice for a channel this client already replaced (a replay can bring it back).
+		m.logf("channel_expire: for a channel no longer in use, ignored")
+		return
+	}
 	if p.Get("action").String() == "reconnect" {
 		if ch, ok := m.newChannel(p); ok {
 			next := *m.cfg
@@ -173,6 +178,31 @@ func (m *Machine) channelExpire(params []byte) {
 	}
 	m.logf("channel_expire: reloading the config")
 	m.reload(false)
+}
+
+// holdsChannel reports whether id names one of the config's channels. Version 5 configs carry no
+// private channel (the token names the user), so a notice about one cannot be matched: it is taken as
+// concerning this client.
+func (m *Machine) holdsChannel(id string) bool {
+	if m.cfg.Channels.Private == nil && m.cfg.JWT != "" {
+		if m.cfg.Channels.Shared == nil || rawChannel(id) != rawChannel(m.cfg.Channels.Shared.ID) {
+			return true
+		}
+	}
+	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
+		if ch != nil && rawChannel(ch.ID) == rawChannel(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// rawChannel strips the signature from a signed channel id ("<id>.<sig>" → "<id>").
+func rawChannel(id string) string {
+	if i := strings.LastIndexByte(id, '.'); i >= 0 {
+		return id[:i]
+	}
+	return id
 }
 
 func (m *Machine) newChannel(p gjson.Result) (*protocol.Channel, bool) {

@@ -99,7 +99,9 @@ type Machine struct {
 	cfg           *protocol.Config
 	loading       bool
 	loadConnect   bool // connect once the config being loaded arrives
-	midAtLoad     string
+	loadAgain     bool // a reload was asked for while one was in flight
+	floor         string
+	floorSet      bool // floor holds the resume point from the first reload asked for
 	reloadConnect bool // connect after the delayed reload (tReload)
 	reloadRetries int
 
@@ -265,7 +267,7 @@ func (m *Machine) stopAll(cause error) {
 	}
 	m.disconnect(CloseNormal, "manual stop")
 	m.deadlines = [numTimers]time.Time{}
-	m.loading, m.loadConnect = false, false
+	m.loading, m.loadConnect, m.loadAgain, m.floorSet = false, false, false, false
 	m.report(StatusOffline)
 }
 

@@ -95,10 +95,10 @@ func TestChannelExpireWithUsableNewChannel(t *testing.T) {
 
 func TestChannelExpireReloadsOtherwise(t *testing.T) {
 	for _, tc := range []struct{ name, params string }{
-		{"private get_config", `{"action":"get_config","channel":{"id":"x","type":"private"}}`},
-		{"app private channel without new_channel", `{"action":"reconnect","channel":{"id":"x","type":"local.app"}}`},
+		{"private get_config", `{"action":"get_config","channel":{"id":"` + privID + `","type":"private"}}`},
+		{"app private channel without new_channel", `{"action":"reconnect","channel":{"id":"` + privID + `","type":"local.app"}}`},
+		{"notice without a channel id", `{"action":"get_config"}`},
 		{"app shared channel typed by client id", `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"local.app"},"new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"local.app"}}`},
-		{"new_channel for another channel", `{"action":"reconnect","channel":{"id":"other","type":"shared"},"new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`},
 		{"malformed new_channel", `{"action":"reconnect","new_channel":{"id":"` + newShare + `","start":"yesterday","end":"","type":"shared"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,7 +298,7 @@ func TestNoTransport(t *testing.T) {
 func TestRenewalResumesFromWhereTheLoadBegan(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	acts := h.m.Frame(gen, channelExpireN(6, `{"action":"reconnect","channel":{"id":"x","type":"local.app"}}`), false, h.now)
+	acts := h.m.Frame(gen, channelExpireN(6, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"local.app"}}`), false, h.now)
 	requireAction[LoadConfig](t, acts)
 	// while the config loads, a newer id arrives on the unchanged shared channel; the rotated private
 	// channel may already hold id 7, which a resume from 8 would skip
@@ -333,4 +333,37 @@ func TestRenewalAheadOfTokenExpiry(t *testing.T) {
 	s2.lifetime = 10 * time.Second
 	h2.start(s2)
 	assert.Equal(t, 9*time.Second, h2.m.deadlines[tRenew].Sub(h2.now))
+}
+
+func TestChannelExpireForAReplacedChannelIgnored(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	stale := "00000000000000000000000000000000.1111111111111111111111111111111111111111"
+	acts := h.m.Frame(gen, channelExpire(`{"action":"reconnect","channel":{"id":"`+stale+`","type":"shared"},"new_channel":{"id":"`+newShare+
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`), false, h.now)
+	requireNo[LoadConfig](t, acts)
+	requireNo[Disconnect](t, acts)
+	assert.Zero(t, h.m.Stats().Renewals)
+}
+
+func TestChannelExpireDuringALoadAsksAgain(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.u = 0
+	gen := h.start(defaultSpec())
+	// config_expire schedules a reload; it starts, then the portal rotates the private channel and
+	// says so while the answer (taken before the rotation) is on its way
+	h.m.Frame(gen, textMsg(mid(4), "pull", "config_expire", `{}`), false, h.now)
+	requireAction[LoadConfig](t, h.advance(10*time.Second))
+	requireNo[LoadConfig](t, h.m.Frame(gen, channelExpireN(5, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"local.app"}}`), false, h.now))
+	h.m.Frame(gen, textMsg(mid(9), "application", "shared", `{}`), false, h.now)
+
+	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+	requireNo[Connect](t, acts)
+	requireAction[LoadConfig](t, acts) // the answer predates the notice: ask once more
+
+	s := defaultSpec()
+	s.private = "b1b2c3d4e5f60718293a4b5c6d7e8f90:0f1e2d3c4b5a69788796a5b4c3d2e1f0.58ed701edf98cdbba959bbf4d595a03e19fd8562"
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	assert.Equal(t, mid(4), query(t, c.URL).Get("mid"), "resume from where the first reload was asked for")
+	requireNo[LoadConfig](t, h.m.Opened(c.Gen, h.now))
 }
