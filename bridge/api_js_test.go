@@ -223,7 +223,7 @@ func TestGetConfigThroughBX24(t *testing.T) {
 
 func TestDestroyEndsPendingCalls(t *testing.T) {
 	base := baseline()
-	lib := fake(t, "bx24", []any{"never"}, nil)
+	lib := fake(t, "bx24", []any{"late"}, nil)
 	c := newTestClient(t, map[string]any{"rest": lib})
 	reg := newFuncRegistry()
 	defer reg.releaseAll()
@@ -242,5 +242,9 @@ func TestDestroyEndsPendingCalls(t *testing.T) {
 	require.ErrorAs(t, err, &rej)
 	assert.Equal(t, CodeDestroyed, rej.Value.Get("code").String())
 	reg.releaseAll()
-	assert.Equal(t, base, LiveFuncs(), "the never-called BX24 callback is released too")
+	assert.Equal(t, base+1, LiveFuncs(), "BX24 still holds its callback: it stays live until called")
+
+	// BX24 answers after destroy: the callback runs once, releases itself, and nothing throws
+	lib.Call("late")
+	assert.Equal(t, base, LiveFuncs(), "the late callback released itself")
 }

@@ -39,6 +39,7 @@ const fakesJS = `
         const kind = plan.shift() || 'ok';
         if (kind === 'throw') throw new Error('callMethod exploded');
         if (kind === 'never') return;
+        if (kind === 'late') { lib.late = () => cb({answer: answers.ok(method), error: () => undefined}); return; }
         let res;
         if (kind === 'ok') {
           res = {answer: answers.ok(method), error: () => undefined, data() { return this.answer.result; }};

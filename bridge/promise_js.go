@@ -66,15 +66,15 @@ type outcome struct {
 // returned as is, like await does.
 //
 // Whichever handler runs releases both. When ctx ends first the handlers stay registered until the
-// promise settles (then they release themselves) or reg is released: a settlement arriving after an
-// early release would log "call to released function".
+// promise settles, even past reg.releaseAll (they are pending funcs): a promise that never settles
+// keeps its two handlers, which is the price of never having JavaScript call a released func.
 func awaitPromise(ctx context.Context, reg *funcRegistry, p js.Value) (v js.Value, err error) {
 	if !isThenable(p) {
 		return p, nil
 	}
 	ch := make(chan outcome, 1)
 	var relOK, relErr func()
-	onOK, relOK, err := reg.add(func(_ js.Value, args []js.Value) any {
+	onOK, relOK, err := reg.addPending(func(_ js.Value, args []js.Value) any {
 		relOK()
 		relErr()
 		ch <- outcome{value: arg(args, 0)}
@@ -83,7 +83,7 @@ func awaitPromise(ctx context.Context, reg *funcRegistry, p js.Value) (v js.Valu
 	if err != nil {
 		return js.Undefined(), err
 	}
-	onErr, relErr, err := reg.add(func(_ js.Value, args []js.Value) any {
+	onErr, relErr, err := reg.addPending(func(_ js.Value, args []js.Value) any {
 		relOK()
 		relErr()
 		ch <- outcome{value: arg(args, 0), rejected: true}
@@ -127,12 +127,12 @@ func isThenable(v js.Value) bool {
 
 // callback returns a one-shot js.Func owned by reg that delivers its arguments on the returned
 // channel (buffered, so the JS side never waits), and its release function for when the func was
-// never handed over (the call taking it threw). Like awaitPromise's handlers, a callback that never
-// runs stays registered until reg is released.
+// never handed over (the call taking it threw). Like awaitPromise's handlers it is a pending func: it
+// stays registered until it runs, even past reg.releaseAll.
 func callback(reg *funcRegistry) (js.Func, <-chan []js.Value, func(), error) {
 	ch := make(chan []js.Value, 1)
 	var release func()
-	f, release, err := reg.add(func(_ js.Value, args []js.Value) any {
+	f, release, err := reg.addPending(func(_ js.Value, args []js.Value) any {
 		release()
 		select {
 		case ch <- args:

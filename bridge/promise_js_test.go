@@ -158,16 +158,23 @@ func TestAwaitPromise(t *testing.T) {
 func TestAwaitPromiseContext(t *testing.T) {
 	t.Parallel()
 	reg := newFuncRegistry()
-	never := js.Global().Call("eval", `new Promise(() => {})`)
+	later := js.Global().Call("eval", `(() => { let settle; const p = new Promise((r) => { settle = r; }); return {p, settle}; })()`)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	_, err := awaitPromise(ctx, reg, never)
+	_, err := awaitPromise(ctx, reg, later.Get("p"))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, 2, reg.count(), "handlers stay until the promise settles or the owner goes")
+	assert.Equal(t, 2, reg.count(), "handlers stay until the promise settles")
 	reg.releaseAll()
-	assert.Zero(t, reg.count())
+	assert.Equal(t, 2, reg.count(), "the promise still holds them: releasing now would make its settlement throw")
 
-	_, err = awaitPromise(context.Background(), reg, never)
+	later.Call("settle", "late")
+	tick := newFuncRegistry()
+	defer tick.releaseAll()
+	_, err = awaitPromise(context.Background(), tick, js.Global().Call("eval", `new Promise((r) => setTimeout(r, 5))`))
+	require.NoError(t, err)
+	assert.Zero(t, reg.count(), "the settlement released both handlers")
+
+	_, err = awaitPromise(context.Background(), reg, later.Get("p"))
 	assert.ErrorIs(t, err, errDestroyed, "a released registry refuses new handlers")
 }
 
@@ -194,11 +201,14 @@ func TestFuncRegistry(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, boom.Invoke().IsUndefined(), "a panic is recovered and yields undefined")
 
-	_, err = reg.once(func([]js.Value) {})
+	late, err := reg.once(func([]js.Value) { calls++ })
 	require.NoError(t, err)
 	assert.Equal(t, 2, reg.count())
 	reg.releaseAll()
-	assert.Zero(t, reg.count())
+	assert.Equal(t, 1, reg.count(), "a one-shot func JavaScript still holds outlives releaseAll")
+	late.Invoke()
+	assert.Zero(t, reg.count(), "and releases itself when called")
+	assert.Equal(t, 3, calls)
 	_, _, err = reg.add(func(js.Value, []js.Value) any { return nil })
 	assert.ErrorIs(t, err, errDestroyed)
 }
