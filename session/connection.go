@@ -17,6 +17,11 @@ const wsFailuresBeforeLongPolling = 4
 // longPollFallbackDelay is the fixed delay after switching transports (protocol.md §14.1).
 const longPollFallbackDelay = time.Second
 
+// lpFailuresBeforeWebSocket is how many long-polling attempts in a row must fail to open, right after
+// a fallback, before websocket is tried again: the fallback is for when long polling works (§14.2),
+// not for an outage of the whole push server.
+const lpFailuresBeforeWebSocket = 2
+
 func (m *Machine) transportUsable(t protocol.Transport) bool {
 	if m.cfg == nil {
 		return false
@@ -64,6 +69,7 @@ func (m *Machine) connect() {
 	if m.conn != connNone {
 		m.disconnect(CloseConfigReplaced, "reconnect")
 	}
+	m.expiredSeen = nil
 	url, err := m.cfg.ConnectionURL(m.transport, m.opts.Secure, m.resume)
 	if err != nil {
 		m.fail(err)
@@ -87,6 +93,7 @@ func (m *Machine) connect() {
 
 // disconnect closes the current connection, if any; its later events are ignored.
 func (m *Machine) disconnect(code int, reason string) {
+	m.endDrain()
 	if m.conn == connNone {
 		return
 	}
@@ -126,7 +133,10 @@ func (m *Machine) markOpen() {
 	if m.transport == protocol.TransportWebSocket {
 		m.wsFailures = 0
 		m.clear(tRestoreWS)
-	} else if !m.pending(tRestoreWS) && !m.opts.DisableWebSocket && m.transportUsable(protocol.TransportWebSocket) {
+	} else {
+		m.lpFailures, m.fellBack = 0, false
+	}
+	if m.transport == protocol.TransportLongPolling && !m.pending(tRestoreWS) && !m.opts.DisableWebSocket && m.transportUsable(protocol.TransportWebSocket) {
 		m.set(tRestoreWS, m.t.RestoreWebSocket)
 	}
 	if m.cfg.Wire() == protocol.WireJSONRPC {
@@ -154,6 +164,7 @@ func (m *Machine) Closed(gen int, code int, now time.Time) []Action {
 }
 
 func (m *Machine) closed(code int) {
+	m.endDrain()
 	wasOpen := m.conn == connOpen
 	short := wasOpen && m.connFrames == 0 && m.now.Sub(m.openedAt) < m.t.ShortLived
 	m.conn = connNone
@@ -194,8 +205,18 @@ func (m *Machine) closed(code int) {
 		m.logf("websocket failed %d times in a row, falling back to long polling", m.wsFailures)
 		m.transport = protocol.TransportLongPolling
 		m.wsFailures = 0
+		m.lpFailures = 0
+		m.fellBack = true
 		m.scheduleReconnectIn(longPollFallbackDelay)
 		return
+	}
+	if m.transport == protocol.TransportLongPolling && m.fellBack && !wasOpen {
+		m.lpFailures++
+		if m.lpFailures >= lpFailuresBeforeWebSocket && m.transportUsable(protocol.TransportWebSocket) {
+			m.logf("long polling does not answer either, trying websocket again")
+			m.transport = protocol.TransportWebSocket
+			m.fellBack = false
+		}
 	}
 	m.scheduleReconnect()
 }

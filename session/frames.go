@@ -153,6 +153,17 @@ func (m *Machine) system(msg *protocol.Message) {
 // reference clients silently ignore) it reloads the config, which reconnects once the ids changed.
 func (m *Machine) channelExpire(params []byte) {
 	p := gjson.ParseBytes(params)
+	if m.draining != nil {
+		// The new config is in hand: this is a rotated channel's last message.
+		m.drained(p.Get("channel.id").String())
+		return
+	}
+	if id := p.Get("channel.id").String(); id != "" {
+		if m.expiredSeen == nil {
+			m.expiredSeen = map[string]bool{}
+		}
+		m.expiredSeen[id] = true
+	}
 	if old := p.Get("channel.id").String(); old != "" && !m.holdsChannel(old) {
 		// A notice for a channel this client already replaced (a replay can bring it back).
 		m.logf("channel_expire: for a channel no longer in use, ignored")

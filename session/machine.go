@@ -70,10 +70,11 @@ const (
 	tRestoreWS
 	tStartTimeout
 	tLongPollOpen
+	tSwitch
 	numTimers
 )
 
-var timerNames = [numTimers]string{"reconnect", "renew", "safety", "watchdog", "offline", "reload", "restoreWebSocket", "startTimeout", "longPollOpen"}
+var timerNames = [numTimers]string{"reconnect", "renew", "safety", "watchdog", "offline", "reload", "restoreWebSocket", "startTimeout", "longPollOpen", "switch"}
 
 type connState int
 
@@ -115,8 +116,13 @@ type Machine struct {
 	attemptAtOpen int
 	refused       int
 	wsFailures    int
+	lpFailures    int  // long-polling attempts in a row that never opened, since the fallback
+	fellBack      bool // long polling is in use because websocket kept failing
 
 	resume       protocol.Resume
+	expiredSeen  map[string]bool // channel ids whose channel_expire arrived on the current connection
+	draining     map[string]bool // rotated channel ids whose channel_expire the switch waits for
+	drainMID     string          // where the connection after the switch resumes from
 	dedup        *dedup
 	deadlines    [numTimers]time.Time
 	reported     Status

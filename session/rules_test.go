@@ -118,6 +118,10 @@ func TestChannelExpireReloadsOtherwise(t *testing.T) {
 			s := defaultSpec()
 			s.shared = newShare
 			acts = h.m.ConfigLoaded(h.config(s), h.now)
+			if _, ok := find[Disconnect](acts); !ok {
+				// the notice was for another channel: the switch waits for the rotated one's last word
+				acts = h.m.Frame(gen, channelExpireN(52, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"shared"}}`), false, h.now)
+			}
 			requireAction[Disconnect](t, acts)
 			c := requireAction[Connect](t, acts)
 			assert.Contains(t, c.URL, newShare)
@@ -191,6 +195,8 @@ func TestRenewalJitterScaledToShortLifetimes(t *testing.T) {
 	next.start = h.now
 	next.shared = newShare
 	acts = h.m.ConfigLoaded(h.config(next), h.now)
+	requireNo[Disconnect](t, acts) // the rotated channel's channel_expire is still on its way
+	acts = h.m.Frame(gen, channelExpire(`{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"shared"}}`), false, h.now)
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
 	requireAction[Connect](t, acts)
 	assert.EqualValues(t, 1, h.m.Stats().Renewals)
@@ -366,4 +372,28 @@ func TestChannelExpireDuringALoadAsksAgain(t *testing.T) {
 	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
 	assert.Equal(t, mid(4), query(t, c.URL).Get("mid"), "resume from where the first reload was asked for")
 	requireNo[LoadConfig](t, h.m.Opened(c.Gen, h.now))
+}
+
+func TestFallbackReturnsToWebSocketWhenLongPollingIsDownToo(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
+	h.m.Closed(gen, 1006, h.now)
+	var got []protocol.Transport
+	for i := 0; i < 8; i++ {
+		h.now = h.m.deadlines[tReconnect]
+		c := requireAction[Connect](t, h.m.Tick(h.now))
+		got = append(got, c.Transport)
+		var acts []Action
+		if c.Transport == protocol.TransportLongPolling {
+			acts = h.m.PollResult(c.Gen, 502, nil, "", "", h.now) // the whole push server is down
+		} else {
+			acts = h.m.Closed(c.Gen, 1006, h.now)
+		}
+		if _, ok := find[LoadConfig](acts); ok {
+			h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+		}
+	}
+	ws, lp := protocol.TransportWebSocket, protocol.TransportLongPolling
+	assert.Equal(t, []protocol.Transport{ws, ws, ws, ws, lp, lp, ws, ws}, got)
 }

@@ -58,6 +58,12 @@ func (m *Machine) fire(t timer) {
 		if m.starting {
 			m.fail(ErrStartTimeout)
 		}
+	case tSwitch:
+		if m.draining != nil {
+			m.logf("no channel_expire from the rotated channels in time: switching")
+			m.draining = map[string]bool{}
+			m.drained("")
+		}
 	case tLongPollOpen:
 		if m.conn == connConnecting && m.transport == protocol.TransportLongPolling {
 			m.markOpen()
