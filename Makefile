@@ -1,5 +1,5 @@
 # b24pull — every target is a thin call to a script under scripts/.
-.PHONY: all build test demo standin fuzz clean
+.PHONY: all build test demo standin fuzz soak clean
 
 all: build
 
@@ -23,6 +23,11 @@ standin:
 # Every fuzz target for 10 minutes (FUZZTIME=30s for less).
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZTIME),10m)
+
+# A long soak in headless Chromium with random faults: every event must arrive exactly once
+# (DURATION=30m VERSIONS="3 4 5").
+soak:
+	scripts/soak.sh $(or $(DURATION),10m) "$(or $(VERSIONS),4)"
 
 clean:
 	rm -rf bin js/b24pull.wasm js/wasm_exec.js js/b24pull.js

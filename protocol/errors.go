@@ -22,6 +22,9 @@ var (
 	ErrEmptyPath = errors.New("protocol: empty connection path")
 	// ErrSharedWithoutClientID means the server is in shared mode but the config carries no clientId.
 	ErrSharedWithoutClientID = errors.New("protocol: push server is in shared mode, but clientId is not set")
+	// ErrInsecureURL means a page served over https would have to open a plain ws:// or http:// URL:
+	// the browser blocks it as mixed content, and channel ids would travel in clear.
+	ErrInsecureURL = errors.New("protocol: insecure URL on a secure page")
 )
 
 // ConfigError reports one unusable field of a config answer. Field is the JSON path

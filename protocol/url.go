@@ -53,6 +53,9 @@ func (c *Config) ConnectionURL(t Transport, secure bool, r Resume) (string, erro
 	if base == "" {
 		return "", fmt.Errorf("failed to build the %s URL: %s is empty: %w", t, key, ErrEmptyPath)
 	}
+	if secure && !secureScheme(base) {
+		return "", fmt.Errorf("failed to build the %s URL: %s is not a wss:// or https:// URL: %w", t, key, ErrInsecureURL)
+	}
 	var q query
 	if c.JWT != "" {
 		q.add("token", c.JWT)
@@ -93,6 +96,9 @@ func (c *Config) PublicationURL(secure bool) (string, error) {
 	if base == "" {
 		return "", fmt.Errorf("failed to build the publication URL: %s is empty: %w", key, ErrEmptyPath)
 	}
+	if secure && !secureScheme(base) {
+		return "", fmt.Errorf("failed to build the publication URL: %s is not an https:// URL: %w", key, ErrInsecureURL)
+	}
 	ids, err := c.channelIDs()
 	if err != nil {
 		return "", fmt.Errorf("failed to build the publication URL: %w", err)
@@ -100,6 +106,12 @@ func (c *Config) PublicationURL(secure bool) (string, error) {
 	var q query
 	q.add("CHANNEL_ID", ids)
 	return q.appendTo(base), nil
+}
+
+// secureScheme reports whether raw starts with wss:// or https:// (any case).
+func secureScheme(raw string) bool {
+	lower := strings.ToLower(raw)
+	return strings.HasPrefix(lower, "wss://") || strings.HasPrefix(lower, "https://")
 }
 
 // channelIDs joins the private then the shared signed id with "/", skipping empty and repeated ids.

@@ -61,6 +61,12 @@ type Options struct {
 	Handler http.Handler
 	// Logf, when set, receives one line per notable event. It never receives secrets.
 	Logf func(format string, args ...any)
+	// AcceptRetired makes the push server accept channel ids (and JWT channels) the portal rotated
+	// away, as Push server 2.0 does: it checks only the signature, so a client that reconnects with
+	// its old ids still gets what was stored for them, channel_expire included. By default they are
+	// refused, the stricter case, in which what was sent to an old channel while the client was away
+	// cannot be replayed.
+	AcceptRetired bool
 }
 
 // ErrNotLoopback is returned by Start for a listen address outside the loopback interface.

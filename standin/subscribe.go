@@ -105,8 +105,11 @@ func (s *Server) parseSubscription(r *http.Request) (*subscription, *pushError) 
 	return sub, nil
 }
 
-// retiredLocked reports whether the portal rotated id away.
+// retiredLocked reports whether the portal rotated id away and the push server refuses it.
 func (s *Server) retiredLocked(id string) bool {
+	if s.opts.AcceptRetired {
+		return false
+	}
 	_, ok := s.portal.retired[id]
 	return ok
 }

@@ -1,0 +1,387 @@
+//go:build !js
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/b24pull/b24pull/internal/browser"
+	"github.com/b24pull/b24pull/standin"
+)
+
+// The soak's knobs, read from the environment so that scripts/soak.sh can run it longer:
+//
+//	B24PULL_SOAK           how long events are published and faults injected (default 3m; 20s with -short)
+//	B24PULL_SOAK_VERSIONS  server versions, run one after another (default "4")
+//	B24PULL_SOAK_SEED      seed of the fault schedule (default: the clock; printed either way)
+//	B24PULL_SOAK_RATE      events per second, alternating between the shared channel and the user (default 50)
+//	B24PULL_SOAK_LONGPOLL  set to 1 to run on long polling only (disableWebSocket)
+//	B24PULL_SOAK_FAULTS    set to 0 to run without faults (a baseline)
+//	B24PULL_SOAK_STRICT    set to 0 to report, rather than fail on, a loss or disorder not explained by a
+//	                       channel the client had to leave (for investigating; see docs/reliability.md)
+const (
+	soakDefault        = 3 * time.Minute
+	soakLifetime       = 2 * time.Second // channel lifetime: a renewal every two seconds
+	soakDrain          = 60 * time.Second
+	soakSettle         = 10 * time.Second
+	soakFaultMin       = 2 * time.Second
+	soakFaultMax       = 6 * time.Second
+	soakDefaultRate    = 50
+	soakProgressPeriod = 15 * time.Second
+)
+
+// TestSoak keeps one client online for B24PULL_SOAK while the stand-in, with two-second channels,
+// publishes events to the app's shared channel and to the user and injects a seeded random fault
+// every few seconds: push server restarts, dropped connections, close codes 1006, 3001 and 4010,
+// channel_expire in both wordings, config_expire, server_restart, garbage frames, duplicated
+// deliveries and delayed frames. At the end every event must have arrived exactly once, in order
+// on its channel, and no secret may show in anything the page or the stand-in wrote.
+//
+// The stand-in accepts rotated-away channel ids (standin.Options.AcceptRetired), as Push server 2.0
+// does: a restart that outlasts a channel would otherwise make what was stored for the old channel
+// unreachable, a loss no client can prevent (docs/reliability.md).
+func TestSoak(t *testing.T) {
+	duration := soakDefault
+	if testing.Short() {
+		duration = 20 * time.Second
+	}
+	if v := os.Getenv("B24PULL_SOAK"); v != "" {
+		d, err := time.ParseDuration(v)
+		require.NoError(t, err, "B24PULL_SOAK")
+		duration = d
+	}
+	versions := []int{4}
+	if v := os.Getenv("B24PULL_SOAK_VERSIONS"); v != "" {
+		versions = nil
+		for _, f := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+			n, err := strconv.Atoi(f)
+			require.NoError(t, err, "B24PULL_SOAK_VERSIONS")
+			versions = append(versions, n)
+		}
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("B24PULL_SOAK_SEED"); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "B24PULL_SOAK_SEED")
+		seed = s
+	}
+	rate := soakDefaultRate
+	if v := os.Getenv("B24PULL_SOAK_RATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "B24PULL_SOAK_RATE")
+		require.Positive(t, n, "B24PULL_SOAK_RATE")
+		rate = n
+	}
+	b := relBrowser(t, false)
+	for _, version := range versions {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			runSoak(t, b, version, duration, seed, rate)
+		})
+	}
+}
+
+// soakSummary is soak.summary(): what the page's subscriber saw per stream.
+type soakSummary struct {
+	Streams map[string]struct {
+		Delivered int `json:"delivered"`
+		Distinct  int `json:"distinct"`
+		Last      int `json:"last"`
+		Dups      int `json:"dups"`
+		Disorder  int `json:"disorder"`
+	} `json:"streams"`
+	Other int `json:"other"`
+}
+
+// soakPublisher publishes numbered events at a steady rate, alternating between the streams.
+type soakPublisher struct {
+	srv       *standin.Server
+	published [2]atomic.Int64 // per stream: the last number published
+	mu        sync.Mutex
+	times     [2][]int64 // per stream: when event n+1 was published, ms since the epoch
+	errors    atomic.Int64
+	lastErr   atomic.Pointer[string]
+}
+
+var soakStreams = [2]string{"shared", "user"}
+
+func (p *soakPublisher) run(ctx context.Context, rate int) {
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s := i % 2
+		n := p.published[s].Load() + 1
+		var users []int
+		if s == 1 {
+			users = []int{relUser}
+		}
+		params := json.RawMessage(fmt.Sprintf(`{"s":%q,"n":%d}`, soakStreams[s], n))
+		p.mu.Lock()
+		p.times[s] = append(p.times[s], time.Now().UnixMilli())
+		p.mu.Unlock()
+		if err := p.srv.Publish(users, "application", "soak", params); err != nil {
+			p.errors.Add(1)
+			msg := err.Error()
+			p.lastErr.Store(&msg)
+			continue
+		}
+		p.published[s].Store(n)
+	}
+}
+
+// soakFault is one kind of fault and how to inject it.
+type soakFault struct {
+	name   string
+	inject func(srv *standin.Server, rng *rand.Rand)
+}
+
+var soakFaults = []soakFault{
+	{"restart", func(srv *standin.Server, rng *rand.Rand) {
+		srv.Restart(time.Duration(100+rng.IntN(1400)) * time.Millisecond)
+	}},
+	{"drop", func(srv *standin.Server, _ *rand.Rand) { srv.DropConnections() }},
+	{"close 1006", func(srv *standin.Server, _ *rand.Rand) { srv.CloseConnections(1006, "abnormal") }},
+	{"close 3001", func(srv *standin.Server, _ *rand.Rand) { srv.CloseConnections(3001, "channel expired") }},
+	{"close 4010", func(srv *standin.Server, _ *rand.Rand) { srv.CloseConnections(4010, "Wrong Channel Id.") }},
+	{"channel_expire app", func(srv *standin.Server, rng *rand.Rand) {
+		_ = srv.ExpireChannelsVariant(soakScope(rng), standin.VariantApp)
+	}},
+	{"channel_expire portal", func(srv *standin.Server, rng *rand.Rand) {
+		_ = srv.ExpireChannelsVariant(soakScope(rng), standin.VariantPortal)
+	}},
+	{"config_expire", func(srv *standin.Server, _ *rand.Rand) { srv.ConfigExpire() }},
+	{"server_restart", func(srv *standin.Server, _ *rand.Rand) { srv.ServerRestartMessage() }},
+	{"garbage", func(srv *standin.Server, _ *rand.Rand) { srv.SendGarbage() }},
+	{"duplicates", func(srv *standin.Server, rng *rand.Rand) { srv.DuplicateNext(1 + rng.IntN(30)) }},
+	{"delay frames", func(srv *standin.Server, rng *rand.Rand) {
+		srv.DelayFrames(time.Duration(50+rng.IntN(450)) * time.Millisecond)
+	}},
+}
+
+func soakScope(rng *rand.Rand) string {
+	return []string{standin.ScopePrivate, standin.ScopeShared, standin.ScopeAll}[rng.IntN(3)]
+}
+
+// runFaults injects a random fault every soakFaultMin–soakFaultMax until ctx ends; a frame delay
+// lasts until the next fault. It returns how many of each kind it injected.
+func runFaults(ctx context.Context, srv *standin.Server, seed uint64, log func(string, ...any)) map[string]int {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	counts := map[string]int{}
+	for {
+		wait := soakFaultMin + time.Duration(rng.Int64N(int64(soakFaultMax-soakFaultMin)))
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			srv.DelayFrames(0)
+			srv.DuplicateNext(0)
+			return counts
+		case <-timer.C:
+		}
+		srv.DelayFrames(0)
+		f := soakFaults[rng.IntN(len(soakFaults))]
+		f.inject(srv, rng)
+		counts[f.name]++
+		log("fault %s", f.name)
+	}
+}
+
+func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Duration, seed uint64, rate int) {
+	opts := relOptions{standin: standin.Options{
+		Version:         version,
+		ChannelLifetime: soakLifetime,
+		AcceptRetired:   true,
+	}}
+	if os.Getenv("B24PULL_SOAK_LONGPOLL") == "1" {
+		opts.client = map[string]any{"disableWebSocket": true}
+	}
+	r := relStart(t, b, opts)
+	t.Logf("soak v%d: %v, %d events/s, seed %d (B24PULL_SOAK_SEED=%d to repeat the fault schedule)",
+		version, duration, rate, seed, seed)
+	r.start(t)
+
+	pub := &soakPublisher{srv: r.srv}
+	pubCtx, stopPub := context.WithCancel(r.ctx)
+	faultCtx, stopFaults := context.WithCancel(r.ctx)
+	var wg sync.WaitGroup
+	var faults map[string]int
+	var faultLog []string
+	var faultMu sync.Mutex
+	began := time.Now()
+	wg.Go(func() { pub.run(pubCtx, rate) })
+	wg.Go(func() {
+		if os.Getenv("B24PULL_SOAK_FAULTS") == "0" {
+			faults = map[string]int{}
+			return
+		}
+		faults = runFaults(faultCtx, r.srv, seed, func(format string, args ...any) {
+			faultMu.Lock()
+			defer faultMu.Unlock()
+			faultLog = append(faultLog, fmt.Sprintf("%6.1fs ", time.Since(began).Seconds())+fmt.Sprintf(format, args...))
+		})
+	})
+	defer func() {
+		stopPub()
+		stopFaults()
+		wg.Wait()
+	}()
+
+	deadline := time.NewTimer(duration)
+	progress := time.NewTicker(soakProgressPeriod)
+	for running := true; running; {
+		select {
+		case <-deadline.C:
+			running = false
+		case <-progress.C:
+			var sum soakSummary
+			r.eval(t, `soak.summary()`, &sum)
+			st := r.stats(t)
+			t.Logf("soak v%d %3.0fs: published %d/%d, delivered %d/%d, renewals %d, reconnects %d, status %s",
+				version, time.Since(began).Seconds(), pub.published[0].Load(), pub.published[1].Load(),
+				sum.Streams["shared"].Distinct, sum.Streams["user"].Distinct, st.Renewals, st.Reconnects, st.Status)
+		}
+	}
+	progress.Stop()
+	stopFaults()
+	stopPub()
+	wg.Wait()
+	published := [2]int{int(pub.published[0].Load()), int(pub.published[1].Load())}
+
+	// Drain: everything published must arrive once the faults stop. Waiting ends when it has, or when
+	// nothing more arrived for soakSettle (stranded events never come).
+	drainErr := soakDrainWait(t, r, published)
+
+	var sum soakSummary
+	r.eval(t, `soak.summary()`, &sum)
+	st := r.stats(t)
+	ss := r.srv.Stats()
+	delivered, distinct, dups, disorder, lost := 0, 0, 0, 0, 0
+	for i, name := range soakStreams {
+		s := sum.Streams[name]
+		delivered += s.Delivered
+		distinct += s.Distinct
+		dups += s.Dups
+		disorder += s.Disorder
+		lost += published[i] - s.Distinct
+	}
+	// A lost event is stranded when it went to channels the client had left: see soak.explain.
+	stranded := 0
+	var unexplained []string
+	for i, name := range soakStreams {
+		if published[i] == sum.Streams[name].Distinct {
+			continue
+		}
+		var missing []int
+		r.eval(t, fmt.Sprintf(`soak.missing(%q, %d, 100000)`, name, published[i]), &missing)
+		times := make([]int64, len(missing))
+		pub.mu.Lock()
+		for k, n := range missing {
+			times[k] = pub.times[i][n-1]
+		}
+		pub.mu.Unlock()
+		var explained []bool
+		r.eval(t, `soak.explain(`+relJSON(t, times)+`)`, &explained)
+		for k, n := range missing {
+			if k < len(explained) && explained[k] {
+				stranded++
+			} else if len(unexplained) < 50 {
+				unexplained = append(unexplained, fmt.Sprintf("%s#%d", name, n))
+			}
+		}
+	}
+	names := make([]string, 0, len(faults))
+	total := 0
+	for name, n := range faults {
+		names = append(names, fmt.Sprintf("%s %d", name, n))
+		total += n
+	}
+	sort.Strings(names)
+	t.Logf("soak v%d figures: duration %v, seed %d, published %d (shared %d, user %d), delivered %d, "+
+		"delivered twice %d, out of order %d, lost %d (stranded on left channels %d), duplicates skipped by the client %d (server duplicated %d), "+
+		"garbage frames %d, renewals %d, reconnects %d, config loads %d, server replays %d, refused handshakes %d",
+		version, duration, seed, published[0]+published[1], published[0], published[1], delivered,
+		dups, disorder, lost, stranded, st.DuplicatesSkipped, ss.Duplicated, st.GarbageFrames, st.Renewals, st.Reconnects,
+		st.ConfigLoads, ss.Replayed, ss.HandshakesRefused)
+	t.Logf("soak v%d faults (%d): %s", version, total, strings.Join(names, ", "))
+	if t.Failed() || lost > 0 || os.Getenv("B24PULL_E2E_CONSOLE") != "" {
+		faultMu.Lock()
+		t.Logf("fault log:\n  %s", strings.Join(faultLog, "\n  "))
+		faultMu.Unlock()
+	}
+
+	assert.Zero(t, pub.errors.Load(), "publishing failed: %v", pub.lastErr.Load())
+	strict := os.Getenv("B24PULL_SOAK_STRICT") != "0"
+	if strict {
+		assert.Empty(t, unexplained, "events lost while the client was connected, or without a channel switch to explain them")
+		if lost > stranded {
+			assert.NoError(t, drainErr, "not every event arrived after the faults stopped")
+		}
+		assert.Zero(t, disorder, "events delivered out of order on their channel")
+	} else if len(unexplained) > 0 || disorder > 0 {
+		t.Logf("OPEN ISSUE (fails with B24PULL_SOAK_STRICT=1): %d lost without a left channel to explain them "+
+			"(first: %v), %d out of order", lost-stranded, unexplained, disorder)
+	}
+	assert.Zero(t, dups, "events delivered twice to the subscriber")
+	assert.Zero(t, sum.Other, "events the soak did not publish")
+	assert.Positive(t, st.Renewals, "no channel renewal in the whole soak")
+	if os.Getenv("B24PULL_SOAK_FAULTS") != "0" {
+		assert.Greater(t, total, 0, "no fault injected")
+	}
+	assert.Equal(t, "online", st.Status, "the client is not online after the soak")
+	assert.Empty(t, r.page.Exceptions(), "uncaught exceptions in the page")
+
+	// Nothing the soak made the page, the module or the stand-in write holds a secret.
+	secScanRun(t, r)
+
+	var stopped bool
+	r.eval(t, `soak.stop()`, &stopped)
+	p := r.probe(t)
+	assert.Zero(t, p.ClientGoroutines, "goroutines of the client left after stop()")
+	assert.Zero(t, p.ClientTimers, "timers of the client left after stop()")
+}
+
+// soakDrainWait waits until every published event was delivered, or nothing new arrived for
+// soakSettle, or soakDrain passed; it returns an error unless everything arrived.
+func soakDrainWait(t *testing.T, r *relRun, published [2]int) error {
+	deadline := time.Now().Add(soakDrain)
+	last, lastChange := -1, time.Now()
+	for {
+		var sum soakSummary
+		r.eval(t, `soak.summary()`, &sum)
+		got := sum.Streams["shared"].Distinct + sum.Streams["user"].Distinct
+		if sum.Streams["shared"].Distinct >= published[0] && sum.Streams["user"].Distinct >= published[1] {
+			return nil
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		}
+		if time.Since(lastChange) > soakSettle || time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d events delivered when the drain ended", got, published[0]+published[1])
+		}
+		timer := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-r.ctx.Done():
+			timer.Stop()
+			return r.ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
