@@ -138,7 +138,8 @@ func (s *Server) DuplicateNext(n int) {
 	s.dupRemaining.Store(int64(max(n, 0)))
 }
 
-// DelayFrames delays every frame (and long-polling answer) by d; 0 switches the delay off.
+// DelayFrames delays every frame by d after its content was queued (latency: frames queued together
+// still go out together), and every long-polling answer by d; 0 switches the delay off.
 func (s *Server) DelayFrames(d time.Duration) {
 	s.delay.Store(int64(max(d, 0)))
 }

@@ -30,6 +30,7 @@ type outItem struct {
 	msgs   []*message
 	raw    []byte
 	binary bool
+	at     time.Time // when it was queued: an injected delay counts from here
 }
 
 // wsConn is one websocket subscription.
@@ -63,6 +64,7 @@ func (c *wsConn) push(it outItem) {
 		c.cancel()
 		return
 	}
+	it.at = c.s.now()
 	c.queue = append(c.queue, it)
 	c.mu.Unlock()
 	select {
@@ -204,12 +206,12 @@ func (c *wsConn) writeItems(items []outItem) bool {
 			if it.binary {
 				typ = websocket.MessageBinary
 			}
-			if !c.write(typ, it.raw, nil, false) {
+			if !c.write(typ, it.raw, nil, false, it.at) {
 				return false
 			}
 			i++
 		case outReplay:
-			if !c.writeMessages(it.msgs, true) {
+			if !c.writeMessages(it.msgs, true, it.at) {
 				return false
 			}
 			i++
@@ -220,7 +222,7 @@ func (c *wsConn) writeItems(items []outItem) bool {
 				msgs = append(msgs, items[j].msgs...)
 				j++
 			}
-			if !c.writeMessages(msgs, false) {
+			if !c.writeMessages(msgs, false, it.at) {
 				return false
 			}
 			i = j
@@ -231,19 +233,19 @@ func (c *wsConn) writeItems(items []outItem) bool {
 
 // writeMessages frames msgs, writes them and, when DuplicateNext asks for it, writes the first of
 // them again in a second frame.
-func (c *wsConn) writeMessages(msgs []*message, replay bool) bool {
+func (c *wsConn) writeMessages(msgs []*message, replay bool, at time.Time) bool {
 	typ := websocket.MessageText
 	if c.sub.mode == wireBinary {
 		typ = websocket.MessageBinary
 	}
 	f := c.s.framer()
-	if !c.write(typ, nil, func(now time.Time) []byte { return f.frame(c.sub.mode, msgs, replay, now) }, true) {
+	if !c.write(typ, nil, func(now time.Time) []byte { return f.frame(c.sub.mode, msgs, replay, now) }, true, at) {
 		return false
 	}
 	c.s.countDelivered(len(msgs), replay)
 	if n := c.s.takeDuplicates(len(msgs)); n > 0 {
 		dup := msgs[:n]
-		if !c.write(typ, nil, func(now time.Time) []byte { return f.frame(c.sub.mode, dup, replay, now) }, true) {
+		if !c.write(typ, nil, func(now time.Time) []byte { return f.frame(c.sub.mode, dup, replay, now) }, true, at) {
 			return false
 		}
 		c.s.stats.duplicated.Add(int64(n))
@@ -252,10 +254,14 @@ func (c *wsConn) writeMessages(msgs []*message, replay bool) bool {
 	return true
 }
 
-// write sends one frame after the injected delay; build, when set, makes the frame at send time.
-func (c *wsConn) write(typ websocket.MessageType, data []byte, build func(time.Time) []byte, counted bool) bool {
-	if d := c.s.frameDelay(); d > 0 && !c.s.sleep(c.ctx, d) {
-		return false
+// write sends one frame once the injected delay has passed since at (when its content was queued):
+// the delay is latency, as a slow network adds, not a pause per frame that would cap throughput and
+// build an ever-growing backlog. build, when set, makes the frame at send time.
+func (c *wsConn) write(typ websocket.MessageType, data []byte, build func(time.Time) []byte, counted bool, at time.Time) bool {
+	if d := c.s.frameDelay(); d > 0 {
+		if wait := at.Add(d).Sub(c.s.now()); wait > 0 && !c.s.sleep(c.ctx, wait) {
+			return false
+		}
 	}
 	c.mu.Lock()
 	closing := c.closing
