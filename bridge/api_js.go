@@ -99,9 +99,9 @@ type jsClient struct {
 //	getStats() → object                        client.Stats + jsFuncs, runtimeGoroutines
 //	getDebugInfo() → object                    redacted connection facts
 //
-// onBatch(text) receives, once per frame, the JSON text of the frame's events. After destroy the
-// methods are replaced: getConfig and start reject with DESTROYED, stop and destroy resolve, the
-// getters answer as for an offline client.
+// onBatch(text) receives the JSON text of the events of one frame, or of several frames that arrived
+// back to back. After destroy the methods are replaced: getConfig and start reject with DESTROYED,
+// stop and destroy resolve, the getters answer as for an offline client.
 func (m *module) newClient(options js.Value) (result js.Value) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -267,7 +267,7 @@ func (jc *jsClient) destroy([]js.Value) any {
 	})
 }
 
-// deliver is the client's OnEvents: one crossing per frame, the JSON text as is.
+// deliver is the client's OnEvents: one crossing per batch of frames, the JSON text as is.
 func (jc *jsClient) deliver(batch []byte) {
 	if jc.dead.Load() || jc.onBatch.Type() != js.TypeFunction {
 		return

@@ -19,9 +19,11 @@ type Options struct {
 	REST REST
 	// Secure tells whether the page is served over https, which picks the *_secure URLs of the config.
 	Secure bool
-	// OnEvents receives, once per frame, a JSON array of the events that frame produced, and the
-	// status and revision events (see package session for their shapes). It is called from the
-	// client's own goroutine, one call at a time, and must not block for long.
+	// OnEvents receives JSON arrays of the events that frames produced, and the status and revision
+	// events (see package session for their shapes), in order. Frames that arrive back to back are
+	// delivered together, held at most a couple of milliseconds; a lone frame is delivered at once.
+	// It is called from the client's own goroutine, one call at a time, and must not block for long;
+	// batch is reused after the call returns, so copy it to keep it.
 	OnEvents func(batch []byte)
 	// Logf, when set, receives debug lines. Every secret of every config seen is removed first.
 	Logf func(format string, args ...any)

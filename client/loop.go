@@ -56,7 +56,24 @@ type loop struct {
 	conn     *conn
 	waiters  []chan<- error
 	deadline time.Time
+
+	batch     []byte    // events of inputs handled since the last OnEvents call, one JSON array; reused
+	lastFlush time.Time // when OnEvents was last called
+	timerGen  uint64    // the machine's TimerGeneration when the timers were last published
 }
+
+// batchWindow is how long after one OnEvents call the events of further frames are held to be
+// delivered together. Each OnEvents call costs a crossing into JavaScript, a JSON.parse and a task;
+// traffic slower than one frame per window (every steady stream) is delivered frame by frame at once,
+// a burst in batches at most batchWindow late.
+const batchWindow = 2 * time.Millisecond
+
+// batchFlushBytes delivers a batch at once when it reaches this size, whatever the window says, and
+// batchKeepBytes is the largest buffer kept for the next batch.
+const (
+	batchFlushBytes = 64 << 10
+	batchKeepBytes  = 256 << 10
+)
 
 func newLoop(c *Client) *loop {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,6 +99,11 @@ func (l *loop) spawn(f func()) {
 func (l *loop) post(ctx context.Context, ev event) {
 	select {
 	case l.events <- ev:
+		return
+	default: // the queue is full: wait for room, or for the end
+	}
+	select {
+	case l.events <- ev:
 	case <-ctx.Done():
 	}
 }
@@ -91,10 +113,15 @@ func (l *loop) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	flushTimer := time.NewTimer(time.Hour)
+	flushTimer.Stop()
+	defer flushTimer.Stop()
+	var flushC <-chan time.Time
 	m := l.c.m
 	for {
 		l.arm(timer)
 		var acts []session.Action
+		var now time.Time // set for a frame or a poll answer, whose events may wait for the batch
 		select {
 		case cmd := <-l.cmds:
 			switch {
@@ -105,18 +132,71 @@ func (l *loop) run() {
 				acts = m.Stop(time.Now())
 			}
 		case ev := <-l.events:
-			acts = l.feed(m, ev)
+			if ev.kind == evFrame || ev.kind == evPoll {
+				now = time.Now()
+			}
+			acts = l.feed(m, ev, now)
 		case <-timer.C:
 			l.deadline = time.Time{}
 			acts = m.Tick(time.Now())
+		case <-flushC:
+			flushC = nil
 		}
 		l.apply(acts)
-		l.publish()
+		if len(l.batch) > 0 && flushC == nil {
+			var since time.Duration
+			if !now.IsZero() {
+				since = now.Sub(l.lastFlush)
+			}
+			switch {
+			case now.IsZero() || !m.Running() || since >= batchWindow || len(l.batch) >= batchFlushBytes:
+				l.flush()
+			case len(l.events) > 0:
+				// more reports are queued: take them first, their events join this batch
+			default:
+				flushTimer.Reset(batchWindow - since)
+				flushC = flushTimer.C
+			}
+		}
+		// While events are held, the counters shown keep to what was delivered: a caller that sees
+		// a message counted finds it delivered.
+		l.publish(len(l.batch) > 0)
 		if !m.Running() {
+			l.flush()
 			l.finish()
 			return
 		}
 	}
+}
+
+// flush hands the held events to OnEvents. The buffer is reused for the next batch (OnEvents must not
+// keep it), unless it grew past batchKeepBytes.
+func (l *loop) flush() {
+	if len(l.batch) == 0 {
+		return
+	}
+	l.lastFlush = time.Now()
+	if l.c.opts.OnEvents != nil {
+		l.c.opts.OnEvents(l.batch)
+	}
+	if cap(l.batch) > batchKeepBytes {
+		l.batch = nil
+	} else {
+		l.batch = l.batch[:0]
+	}
+}
+
+// hold adds one input's events (a JSON array) to the batch: the arrays are joined into one.
+func (l *loop) hold(events []byte) {
+	if len(events) < 2 {
+		return
+	}
+	if len(l.batch) == 0 {
+		l.batch = append(l.batch, events...)
+		return
+	}
+	l.batch = append(l.batch[:len(l.batch)-1], ',')
+	l.batch = append(l.batch, events[1:]...)
 }
 
 // arm points the timer at the machine's next deadline.
@@ -137,8 +217,11 @@ func (l *loop) arm(timer *time.Timer) {
 	timer.Reset(time.Until(d))
 }
 
-func (l *loop) feed(m *session.Machine, ev event) []session.Action {
-	now := time.Now()
+// feed hands one report to the machine; now is the time of the report, or zero to read the clock.
+func (l *loop) feed(m *session.Machine, ev event, now time.Time) []session.Action {
+	if now.IsZero() {
+		now = time.Now()
+	}
 	switch ev.kind {
 	case evConfigLoaded:
 		l.c.remember(ev.cfg)
@@ -186,16 +269,21 @@ func (l *loop) finish() {
 	}
 }
 
-// publish copies what the getters show.
-func (l *loop) publish() {
+// publish copies what the getters show; holdStats keeps the counters as they were.
+func (l *loop) publish(holdStats bool) {
 	m := l.c.m
 	c := l.c
 	c.mu.Lock()
-	c.snap.stats = m.Stats()
+	if !holdStats {
+		c.snap.stats = m.Stats()
+	}
 	c.snap.status = m.Status()
 	c.snap.trans = m.Transport()
 	c.snap.cfg = m.Config()
-	c.snap.timers = m.Deadlines()
+	if gen := m.TimerGeneration(); c.snap.timers == nil || gen != l.timerGen {
+		c.snap.timers = m.Deadlines()
+		l.timerGen = gen
+	}
 	if l.conn != nil {
 		c.snap.url = l.conn.url
 	} else {
@@ -227,10 +315,10 @@ func (l *loop) apply(acts []session.Action) {
 				cn.send(a.Data, a.Binary)
 			}
 		case session.Deliver:
-			if l.c.opts.OnEvents != nil {
-				l.c.opts.OnEvents(a.Events)
-			}
+			l.hold(a.Events)
 		case session.StartDone:
+			// The getters show the state Start settled in before Start returns.
+			l.publish(len(l.batch) > 0)
 			for _, w := range l.waiters {
 				w <- a.Err
 			}

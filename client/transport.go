@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -147,8 +148,14 @@ func (cn *conn) send(data []byte, binary bool) {
 	if binary {
 		typ = websocket.MessageBinary
 	}
-	ctx, cancel := context.WithTimeout(cn.ctx, writeTimeout)
-	defer cancel()
+	ctx := cn.ctx
+	if runtime.GOOS != "js" {
+		// The browser build's Write never blocks and ignores its context; a timer per frame (every
+		// JSON-RPC acknowledgement) would only cost. Natively a write can block: bound it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(cn.ctx, writeTimeout)
+		defer cancel()
+	}
 	_ = ws.Write(ctx, typ, data)
 }
 

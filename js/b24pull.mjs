@@ -136,8 +136,9 @@ class Subscriptions {
     };
   }
 
-  // enqueue takes one frame's JSON text from Go. Delivery runs in a microtask, after the Go call
-  // returned, so subscribers may call back into the client (stop, destroy) without deadlock.
+  // enqueue takes one batch's JSON text from Go (the events of one frame, or of frames that arrived
+  // back to back). Delivery runs in a microtask, after the Go call returned, so subscribers may call
+  // back into the client (stop, destroy) without deadlock.
   enqueue(text) {
     if (this.closed) return;
     this.queue.push(text);

@@ -125,6 +125,8 @@ type Machine struct {
 	drainMID     string          // where the connection after the switch resumes from
 	dedup        *dedup
 	deadlines    [numTimers]time.Time
+	seenTimers   [numTimers]time.Time // deadlines as of the last finish
+	timerGen     uint64               // counts the inputs that changed deadlines (TimerGeneration)
 	reported     Status
 	revisionSeen int64
 	stats        Stats
@@ -191,6 +193,10 @@ func (m *Machine) Timers(now time.Time) map[string]time.Duration {
 	return out
 }
 
+// TimerGeneration changes after every input that set or cleared a timer: a caller keeping a copy of
+// Deadlines needs to read them again only when it moved (frames rarely touch a timer).
+func (m *Machine) TimerGeneration() uint64 { return m.timerGen }
+
 // Deadlines returns the pending timers by name with their deadlines.
 func (m *Machine) Deadlines() map[string]time.Time {
 	out := make(map[string]time.Time)
@@ -212,6 +218,10 @@ func (m *Machine) Reset() {
 func (m *Machine) begin(now time.Time) { m.now = now }
 
 func (m *Machine) finish() []Action {
+	if m.deadlines != m.seenTimers {
+		m.seenTimers = m.deadlines
+		m.timerGen++
+	}
 	if ev := m.ev.take(); ev != nil {
 		m.out = append(m.out, Deliver{Events: ev})
 	}
