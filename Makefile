@@ -1,5 +1,5 @@
 # b24pull — every target is a thin call to a script under scripts/.
-.PHONY: all build test demo standin fuzz soak clean
+.PHONY: all build test demo standin fuzz soak bench bench-quick clean
 
 all: build
 
@@ -28,6 +28,15 @@ fuzz:
 # (DURATION=30m VERSIONS="3 4 5").
 soak:
 	scripts/soak.sh $(or $(DURATION),10m) "$(or $(VERSIONS),4)"
+
+# b24pull vs the official client vs raw JavaScript in headless Chromium (under 15 minutes); the table
+# is printed at the end (docs/benchmarks.md holds a recorded run).
+bench:
+	scripts/bench.sh full
+
+# The same workloads, small (about 2 minutes), for repeated use.
+bench-quick:
+	scripts/bench.sh quick
 
 clean:
 	rm -rf bin js/b24pull.wasm js/wasm_exec.js js/b24pull.js
