@@ -26,7 +26,7 @@ import (
 // chrome is one headless Chromium for a whole benchmark run. It is started here rather than through
 // internal/browser because the measurements need CDP commands a browser.Page does not offer (heap
 // usage, garbage collection, the sampling profiler) and tabs in fresh browser contexts (cold starts
-// with nothing cached in the renderer). The flags are those of internal/browser.
+// with nothing cached in the renderer). The flags are internal/browser's.
 type chrome struct {
 	ctx         context.Context // the browser's chromedp context, no deadline
 	cancelAlloc context.CancelFunc
@@ -46,23 +46,7 @@ func launchChrome(ctx context.Context, logf func(format string, args ...any)) (*
 			logf("%s", line)
 		}
 	}
-	allocOpts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Headless,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-	}
+	allocOpts := append(browser.AllocatorOptions(path), chromedp.Headless)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, allocOpts...)
 	bctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithErrorf(quiet), chromedp.WithLogf(quiet))
 	if err := chromedp.Do(bctx); err != nil {

@@ -94,17 +94,11 @@ func Require(t testing.TB) {
 // meant for a single step, because it bounds the browser's whole life. When t
 // is not nil, Close is registered with t.Cleanup and logs go to t.Logf unless
 // opts.Logf is set.
-func Launch(ctx context.Context, t testing.TB, opts Options) (*Browser, error) {
-	path, ok := Available()
-	if !ok {
-		return nil, fmt.Errorf("failed to find chromium at %s: run scripts/ensure-chromium.sh", path)
-	}
-	if opts.Logf == nil && t != nil {
-		opts.Logf = t.Logf
-	}
-	logf := filteredLogf(opts.Logf)
-
-	allocOpts := []chromedp.ExecAllocatorOption{
+// AllocatorOptions are the flags every headless run here needs (toolchain.md §4: no sandbox as root,
+// no GPU, no QUIC, none of Chromium's own background traffic), plus no throttling of background tabs,
+// whose clients rely on their timers. Launch and the benchmarks start Chromium with them.
+func AllocatorOptions(path string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
@@ -116,15 +110,27 @@ func Launch(ctx context.Context, t testing.TB, opts Options) (*Browser, error) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		// Several tabs run at once in the e2e tests, and clients rely on
-		// their timers: keep tabs that are not in front from being throttled.
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
+	}
+}
+
+func Launch(ctx context.Context, t testing.TB, opts Options) (*Browser, error) {
+	path, ok := Available()
+	if !ok {
+		return nil, fmt.Errorf("failed to find chromium at %s: run scripts/ensure-chromium.sh", path)
+	}
+	if opts.Logf == nil && t != nil {
+		opts.Logf = t.Logf
+	}
+	logf := filteredLogf(opts.Logf)
+
+	allocOpts := append(AllocatorOptions(path),
 		chromedp.CombinedOutput(&lineWriter{logf: logf, prefix: "chromium: "}),
 		// No UserDataDir: the allocator creates a fresh profile directory for
 		// every launch and removes it when the browser exits.
-	}
+	)
 	if opts.Visible {
 		allocOpts = append(allocOpts, chromedp.VisibleWindow)
 	} else {
