@@ -39,46 +39,33 @@ const (
 	modTeardown = 5 * time.Second  // goroutines and funcs returning to the baseline after destroy
 )
 
-// modJSFiles are the files of the built browser package the page loads from /b24pull/.
-var modJSFiles = []string{"b24pull.mjs", "b24pull.wasm", "wasm_exec.js"}
-
 // moduleSite is the Handler of one stand-in's portal listener: the test pages under /pages/, the
 // built browser package under /b24pull/, the BX24 stand-in of the demo at /demo/bx24-local.js, and
 // the session it loads at /module/session?kind=user|webhook.
 type moduleSite struct {
-	pages http.Handler
-	root  string
-	srv   atomic.Pointer[standin.Server]
+	testSite
+	srv atomic.Pointer[standin.Server]
 
 	mu     sync.Mutex
 	tokens []string // every access token the session handed out
 }
 
 func newModuleSite(t *testing.T) *moduleSite {
-	root, err := webdeps.RepoRoot()
-	require.NoError(t, err)
-	for _, f := range modJSFiles {
-		_, err := os.Stat(filepath.Join(root, "js", f))
-		require.NoError(t, err, "the browser package is not built: run scripts/build-wasm.sh")
-	}
-	_, err = os.Stat(filepath.Join(root, "demo", "web", "bx24-local.js"))
+	site := newTestSite(t)
+	_, err := os.Stat(filepath.Join(site.root, "demo", "web", "bx24-local.js"))
 	require.NoError(t, err, "demo/web/bx24-local.js is missing")
-	return &moduleSite{pages: webdeps.NewHandlerAt(filepath.Join(root, "e2e", "web")), root: root}
+	return &moduleSite{testSite: site}
 }
 
 func (s *moduleSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, webdeps.PagesPrefix):
-		s.pages.ServeHTTP(w, r)
-	case p == "/demo/bx24-local.js":
+	if s.serve(w, r) {
+		return
+	}
+	switch r.URL.Path {
+	case "/demo/bx24-local.js":
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		http.ServeFile(w, r, filepath.Join(s.root, "demo", "web", "bx24-local.js"))
-	case strings.HasPrefix(p, "/b24pull/") && slices.Contains(modJSFiles, strings.TrimPrefix(p, "/b24pull/")):
-		w.Header().Set("Content-Type", webdeps.ContentType(p))
-		w.Header().Set("Cache-Control", "no-store")
-		http.ServeFile(w, r, filepath.Join(s.root, "js", strings.TrimPrefix(p, "/b24pull/")))
-	case p == "/module/session":
+	case "/module/session":
 		s.serveSession(w, r)
 	default:
 		http.NotFound(w, r)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -46,36 +45,17 @@ var relTiming = map[string]any{
 // stand-in's portal listener, so that REST needs no CORS. With csp set, pages carry a strict Content
 // Security Policy: scripts from the origin only, wasm compilation allowed, no eval, no inline code.
 type relSite struct {
-	pages http.Handler
-	root  string
-	csp   atomic.Pointer[string]
+	testSite
+	csp atomic.Pointer[string]
 }
 
-var relJSFiles = []string{"b24pull.mjs", "b24pull.wasm", "wasm_exec.js"}
-
-func newRelSite(t *testing.T) *relSite {
-	root, err := webdeps.RepoRoot()
-	require.NoError(t, err)
-	for _, f := range relJSFiles {
-		_, err := os.Stat(filepath.Join(root, "js", f))
-		require.NoError(t, err, "the browser package is not built: run scripts/build-wasm.sh")
-	}
-	return &relSite{pages: webdeps.NewHandlerAt(filepath.Join(root, "e2e", "web")), root: root}
-}
+func newRelSite(t *testing.T) *relSite { return &relSite{testSite: newTestSite(t)} }
 
 func (s *relSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if csp := s.csp.Load(); csp != nil {
 		w.Header().Set("Content-Security-Policy", *csp)
 	}
-	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, webdeps.PagesPrefix):
-		s.pages.ServeHTTP(w, r)
-	case strings.HasPrefix(p, "/b24pull/") && slices.Contains(relJSFiles, strings.TrimPrefix(p, "/b24pull/")):
-		w.Header().Set("Content-Type", webdeps.ContentType(p))
-		w.Header().Set("Cache-Control", "no-store")
-		http.ServeFile(w, r, filepath.Join(s.root, "js", strings.TrimPrefix(p, "/b24pull/")))
-	default:
+	if !s.serve(w, r) {
 		http.NotFound(w, r)
 	}
 }
