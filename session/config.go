@@ -49,9 +49,16 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 
 	switch {
 	case m.conn == connNone && (changed || connect || !m.pending(tReconnect)):
+		if old != nil && changed {
+			// Rotated while no connection was open: what the old channels still hold is owed.
+			m.owe(old, m.rotated(old, cfg), m.resume.MID)
+		}
 		m.connect()
 	case m.conn != connNone && changed:
 		m.switchConnection(old, cfg)
+	}
+	if changed {
+		m.expiredSeen = nil
 	}
 	if again && m.running {
 		// This answer may predate what asked for the second load (a channel_expire arriving while
@@ -247,68 +254,4 @@ func identity(c *protocol.Config) connIdentity {
 		id.shared = c.Channels.Shared.ID
 	}
 	return id
-}
-
-// switchDrainTimeout bounds how long a live connection is kept, after a config with other channels
-// arrived, waiting for the channel_expire of each channel rotated away.
-const switchDrainTimeout = 2 * time.Second
-
-// switchConnection moves a live connection to the channels of cfg. Channels the portal rotated away
-// are drained first: the portal sends channel_expire to an old channel right after the last message
-// it will ever carry there, and a new connection replays only the new channels, so what is still on
-// its way on the old connection would be lost by closing it now. The connection is kept until the
-// channel_expire of every rotated channel has arrived, or switchDrainTimeout; the next one resumes
-// from where the reload began, the overlap being skipped by the de-duplication window.
-func (m *Machine) switchConnection(old, cfg *protocol.Config) {
-	if m.draining != nil {
-		return // already waiting: the switch will use the newest config
-	}
-	wait := map[string]bool{}
-	if m.conn == connOpen {
-		fresh := channelIDSet(cfg)
-		for id := range channelIDSet(old) {
-			if !fresh[id] && !m.expiredSeen[id] {
-				wait[id] = true
-			}
-		}
-	}
-	if len(wait) == 0 {
-		m.disconnect(CloseConfigReplaced, "config replaced")
-		m.connect()
-		return
-	}
-	m.draining, m.drainMID = wait, m.resume.MID
-	m.set(tSwitch, switchDrainTimeout)
-	m.logf("waiting for channel_expire of %d rotated channel(s) before switching", len(wait))
-}
-
-// drained notes that channel_expire of id arrived on the connection being drained, and switches once
-// every rotated channel has said its last word.
-func (m *Machine) drained(id string) {
-	delete(m.draining, id)
-	if len(m.draining) == 0 {
-		m.disconnect(CloseConfigReplaced, "config replaced")
-		m.connect()
-	}
-}
-
-// endDrain stops waiting (the connection is closing) and restores the resume position of the switch.
-func (m *Machine) endDrain() {
-	if m.draining == nil {
-		return
-	}
-	m.draining = nil
-	m.resume.MID = m.drainMID
-	m.clear(tSwitch)
-}
-
-// channelIDSet returns the signed ids of the config's channels.
-func channelIDSet(c *protocol.Config) map[string]bool {
-	ids := map[string]bool{}
-	for _, ch := range []*protocol.Channel{c.Channels.Private, c.Channels.Shared} {
-		if ch != nil && ch.ID != "" {
-			ids[ch.ID] = true
-		}
-	}
-	return ids
 }

@@ -69,8 +69,9 @@ func (m *Machine) connect() {
 	if m.conn != connNone {
 		m.disconnect(CloseConfigReplaced, "reconnect")
 	}
-	m.expiredSeen = nil
-	url, err := m.cfg.ConnectionURL(m.transport, m.opts.Secure, m.resume)
+	dial := m.dialConfig()
+	m.connCfg = dial
+	url, err := dial.ConnectionURL(m.transport, m.opts.Secure, m.resume)
 	if err != nil {
 		m.fail(err)
 		return
@@ -84,8 +85,8 @@ func (m *Machine) connect() {
 		m.stats.Reconnects++
 	}
 	m.setStatus(StatusConnect)
-	m.logf("connecting by %s (%s), attempt %d: %s", m.transport, m.cfg.Wire(), m.attempt, protocol.RedactURL(url))
-	m.emit(Connect{Gen: m.gen, Transport: m.transport, Wire: m.cfg.Wire(), URL: url})
+	m.logf("connecting by %s (%s), attempt %d: %s", m.transport, dial.Wire(), m.attempt, protocol.RedactURL(url))
+	m.emit(Connect{Gen: m.gen, Transport: m.transport, Wire: dial.Wire(), URL: url})
 	if m.transport == protocol.TransportLongPolling {
 		m.set(tLongPollOpen, m.t.LongPollOpen)
 	}
@@ -99,6 +100,7 @@ func (m *Machine) disconnect(code int, reason string) {
 	}
 	m.emit(Disconnect{Gen: m.gen, Code: code, Reason: reason})
 	m.conn = connNone
+	m.catchingUp = false
 	m.gen++
 	m.clear(tWatchdog)
 	m.clear(tLongPollOpen)
@@ -142,6 +144,7 @@ func (m *Machine) markOpen() {
 	if m.cfg.Wire() == protocol.WireJSONRPC {
 		m.set(tWatchdog, m.t.FirstPingTimeout)
 	}
+	m.openedForSwitch()
 	m.setStatus(StatusOnline)
 	m.logf("online by %s", m.transport)
 	m.online = true
@@ -165,6 +168,8 @@ func (m *Machine) Closed(gen int, code int, now time.Time) []Action {
 
 func (m *Machine) closed(code int) {
 	m.endDrain()
+	catchUp := m.catchingUp
+	m.catchingUp = false
 	wasOpen := m.conn == connOpen
 	short := wasOpen && m.connFrames == 0 && m.now.Sub(m.openedAt) < m.t.ShortLived
 	m.conn = connNone
@@ -182,6 +187,14 @@ func (m *Machine) closed(code int) {
 		// that accepts and then rejects the channel (its close code is not visible there): treat it
 		// like a refused handshake, and do not let the open reset the backoff.
 		m.attempt = m.attemptAtOpen + 1
+	}
+	if catchUp && m.owed != nil && (!wasOpen || short || code == CloseWrongChannel) {
+		// The server refused the rotated ids (or is down): the new config is dialled at once, and a
+		// catch-up is tried again with the next reconnect if that fails too.
+		m.logf("the catch-up connection did not open: connecting with the new config")
+		m.owed.skip = true
+		m.connect()
+		return
 	}
 	if code == CloseWrongChannel {
 		m.delayedReload(between(m.t.WrongChannelDelay, m.rand()), true)
@@ -256,7 +269,8 @@ func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMess
 }
 
 func (m *Machine) poll() {
-	url, err := m.cfg.ConnectionURL(protocol.TransportLongPolling, m.opts.Secure, m.resume)
+	// The connection's own config: while it drains rotated channels, m.cfg already holds the new ones.
+	url, err := m.connCfg.ConnectionURL(protocol.TransportLongPolling, m.opts.Secure, m.resume)
 	if err != nil {
 		m.fail(err)
 		return

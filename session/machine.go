@@ -108,6 +108,7 @@ type Machine struct {
 
 	gen           int
 	conn          connState
+	connCfg       *protocol.Config // the config the current connection was dialled with
 	transport     protocol.Transport
 	transportSet  bool
 	openedAt      time.Time
@@ -120,9 +121,12 @@ type Machine struct {
 	fellBack      bool // long polling is in use because websocket kept failing
 
 	resume       protocol.Resume
-	expiredSeen  map[string]bool // channel ids whose channel_expire arrived on the current connection
-	draining     map[string]bool // rotated channel ids whose channel_expire the switch waits for
-	drainMID     string          // where the connection after the switch resumes from
+	expiredSeen  map[string]bool  // channel ids whose channel_expire arrived since the config was applied
+	draining     map[string]bool  // rotated channel ids whose channel_expire the switch waits for
+	drainFrom    *protocol.Config // the config whose channels are being drained
+	drainMID     string           // where the connection after the switch resumes from
+	owed         *owedChannels    // rotated channels left before their last word (switch.go)
+	catchingUp   bool             // the current connection uses owed.cfg
 	dedup        *dedup
 	deadlines    [numTimers]time.Time
 	seenTimers   [numTimers]time.Time // deadlines as of the last finish
@@ -282,6 +286,7 @@ func (m *Machine) stopAll(cause error) {
 		m.startDone = &StartDone{Err: cause}
 	}
 	m.disconnect(CloseNormal, "manual stop")
+	m.owed = nil
 	m.deadlines = [numTimers]time.Time{}
 	m.loading, m.loadConnect, m.loadAgain, m.floorSet = false, false, false, false
 	m.report(StatusOffline)

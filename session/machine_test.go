@@ -265,7 +265,9 @@ func TestRefusalWithChangedConfigReconnectsAtOnce(t *testing.T) {
 	s.shared = newShare
 	acts = h.m.ConfigLoaded(h.config(s), h.now)
 	c = requireAction[Connect](t, acts)
-	assert.Contains(t, query(t, c.URL).Get("CHANNEL_ID"), newShare)
+	assert.Contains(t, query(t, c.URL).Get("CHANNEL_ID"), sharedID, "a catch-up with the rotated ids comes first")
+	c = requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now))
+	assert.Contains(t, query(t, c.URL).Get("CHANNEL_ID"), newShare, "a refused catch-up is followed at once by the new ids")
 	assert.EqualValues(t, 1, h.m.Stats().Renewals)
 }
 

@@ -1,0 +1,169 @@
+package session
+
+import (
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+)
+
+// Moving to rotated channels without losing messages.
+//
+// A new connection replays, from the resume position, only the channels it subscribes. When the
+// portal rotates a channel, what was sent to the old one and not yet received is reachable only by a
+// connection that subscribes the old id. Two mechanisms keep it:
+//
+//   - drain: a live connection is kept, after a config with other channels arrived, until each rotated
+//     channel's channel_expire (the portal's last message there) has arrived, or switchDrainTimeout;
+//   - catch-up: when the rotation happened while no connection was open (a restart or a drop spanning
+//     it), or a drain was cut short by a close, the client first connects once more with the old
+//     config, from where the reload began, drains that connection the same way, then connects with
+//     the new config from the same position (the overlap is skipped by the de-duplication window).
+//     Push server 2.0 checks only the signature of a channel id, so a rotated id still connects; a
+//     server that refuses it costs one failed dial, after which the new config is dialled at once.
+
+// switchDrainTimeout bounds how long a live connection is kept, after a config with other channels
+// arrived, waiting for the channel_expire of each channel rotated away.
+const switchDrainTimeout = 2 * time.Second
+
+// catchUpDrainTimeout bounds a catch-up connection. A push server replays what it stored as soon as
+// the connection is subscribed, so the rotated channel's last word comes at once or not at all (it
+// may have left the server's store): the wait is short, because the new channels wait behind it.
+const catchUpDrainTimeout = time.Second
+
+// maxCatchUpDials bounds the catch-up dials for one set of rotated channels: a server that is down
+// across the rotation is tried again with the next reconnects, but not for ever.
+const maxCatchUpDials = 3
+
+// owedChannels are rotated channels the client left before their channel_expire arrived.
+type owedChannels struct {
+	cfg   *protocol.Config // the config that held them: its URLs and signed ids
+	ids   map[string]bool  // the rotated ids still to drain
+	mid   string           // where the catch-up, and the connection after it, resume from
+	dials int              // catch-up dials so far
+	skip  bool             // the last catch-up was refused: the next dial uses the new config
+}
+
+// rotated returns the ids of old's channels that cfg no longer holds and whose channel_expire has
+// not been seen.
+func (m *Machine) rotated(old, cfg *protocol.Config) map[string]bool {
+	ids := map[string]bool{}
+	fresh := channelIDSet(cfg)
+	for id := range channelIDSet(old) {
+		if !fresh[id] && !m.expiredSeen[id] {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+// owe records rotated channels of cfg to catch up on before the next connection with the current
+// config. One set is kept: the oldest, whose messages come first.
+func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
+	if m.owed != nil || cfg == nil || len(ids) == 0 || cfg.Wire() != m.cfg.Wire() {
+		return
+	}
+	m.owed = &owedChannels{cfg: cfg, ids: ids, mid: mid}
+}
+
+// dialConfig picks the config the next connection uses: the owed one for a catch-up, else the
+// current one. It sets catchingUp and, for a catch-up, moves the resume position back to where the
+// rotated channels were left.
+func (m *Machine) dialConfig() *protocol.Config {
+	m.catchingUp = false
+	o := m.owed
+	switch {
+	case o == nil:
+		return m.cfg
+	case o.skip:
+		o.skip = false
+		return m.cfg
+	case o.dials >= maxCatchUpDials:
+		m.logf("catch-up of %d rotated channel(s) given up after %d dials", len(o.ids), o.dials)
+		m.owed = nil
+		return m.cfg
+	}
+	o.dials++
+	m.catchingUp = true
+	m.resume.MID = o.mid
+	m.logf("catching up on %d rotated channel(s) before connecting with the new config", len(o.ids))
+	return o.cfg
+}
+
+// openedForSwitch runs when a connection opens: a catch-up starts draining; any other connection
+// with the new config makes owed channels unreachable in order, so they are given up.
+func (m *Machine) openedForSwitch() {
+	o := m.owed
+	switch {
+	case o == nil:
+	case m.catchingUp:
+		m.draining = make(map[string]bool, len(o.ids))
+		for id := range o.ids {
+			m.draining[id] = true
+		}
+		m.drainFrom, m.drainMID = o.cfg, o.mid
+		m.set(tSwitch, catchUpDrainTimeout)
+	default:
+		m.logf("connected with the new config: %d rotated channel(s) left without a catch-up", len(o.ids))
+		m.owed = nil
+	}
+}
+
+// switchConnection moves a connection to the channels of cfg. An open connection is drained first
+// (see above); one that is not open yet is replaced at once, owing its rotated channels.
+func (m *Machine) switchConnection(old, cfg *protocol.Config) {
+	if m.draining != nil || (m.catchingUp && m.conn == connConnecting) {
+		return // already switching: the switch ends with the newest config
+	}
+	wait := m.rotated(old, cfg)
+	if m.conn != connOpen || len(wait) == 0 {
+		m.owe(old, wait, m.resume.MID)
+		m.disconnect(CloseConfigReplaced, "config replaced")
+		m.connect()
+		return
+	}
+	m.draining, m.drainFrom, m.drainMID = wait, old, m.resume.MID
+	m.set(tSwitch, switchDrainTimeout)
+	m.logf("waiting for channel_expire of %d rotated channel(s) before switching", len(wait))
+}
+
+// drained notes that channel_expire of id arrived on the connection being drained, and switches once
+// every rotated channel has said its last word.
+func (m *Machine) drained(id string) {
+	delete(m.draining, id)
+	if len(m.draining) == 0 {
+		if m.catchingUp {
+			m.owed = nil
+		}
+		m.disconnect(CloseConfigReplaced, "config replaced")
+		m.connect()
+	}
+}
+
+// endDrain stops draining (the connection is closing) and restores the resume position of the
+// switch. Rotated channels still waited for are owed to a catch-up.
+func (m *Machine) endDrain() {
+	if m.draining == nil {
+		return
+	}
+	if len(m.draining) > 0 {
+		if m.catchingUp && m.owed != nil {
+			m.owed.ids = m.draining
+		} else {
+			m.owe(m.drainFrom, m.draining, m.drainMID)
+		}
+	}
+	m.draining, m.drainFrom = nil, nil
+	m.resume.MID = m.drainMID
+	m.clear(tSwitch)
+}
+
+// channelIDSet returns the signed ids of the config's channels.
+func channelIDSet(c *protocol.Config) map[string]bool {
+	ids := map[string]bool{}
+	for _, ch := range []*protocol.Channel{c.Channels.Private, c.Channels.Shared} {
+		if ch != nil && ch.ID != "" {
+			ids[ch.ID] = true
+		}
+	}
+	return ids
+}

@@ -1,0 +1,265 @@
+package session
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/b24pull/b24pull/protocol"
+)
+
+// renewedShared starts a harness, lets the renewal come due and answers it with the shared channel
+// rotated, while message 10 arrived before the load and 11 (on the private channel) during it.
+func renewedShared(t *testing.T) (*harness, int, []Action) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.m.Frame(gen, textMsg(mid(10), "application", "before", `{}`), false, h.now)
+	h.advance(h.m.deadlines[tRenew].Sub(h.now))
+	h.m.Frame(gen, textMsg(mid(11), "application", "during", `{}`), false, h.now)
+	next := s
+	next.start = h.now
+	next.shared = newShare
+	return h, gen, h.m.ConfigLoaded(h.config(next), h.now)
+}
+
+// TestSwitchDrainsTheRotatedChannel: a renewal that rotates a channel keeps the live connection until
+// that channel's channel_expire arrives, delivering what was still on its way there; the next
+// connection resumes from where the load began.
+func TestSwitchDrainsTheRotatedChannel(t *testing.T) {
+	h, gen, acts := renewedShared(t)
+	requireNo[Disconnect](t, acts)
+	requireNo[Connect](t, acts)
+	assert.Contains(t, h.m.Timers(h.now), "switch")
+
+	// A message published to the old shared channel before the rotation, still on its way.
+	acts = h.m.Frame(gen, textMsg(mid(12), "application", "late", `{}`), false, h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the late message is delivered")
+	acts = h.m.Frame(gen, channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	c := requireAction[Connect](t, acts)
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "resume from where the load began")
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+}
+
+// TestSwitchWithoutChannelExpireTimesOut: the switch happens after switchDrainTimeout when the
+// rotated channel never says its last word.
+func TestSwitchWithoutChannelExpireTimesOut(t *testing.T) {
+	h, gen, _ := renewedShared(t)
+	requireNo[Disconnect](t, h.advance(switchDrainTimeout-time.Millisecond))
+	acts := h.advance(time.Millisecond)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	c := requireAction[Connect](t, acts)
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+}
+
+// TestSwitchCutShortByAClose: a connection lost while draining first catches up on the rotated
+// channel from where the load began, then moves to the new channels from there too, not from the
+// newer ids that arrived meanwhile.
+func TestSwitchCutShortByAClose(t *testing.T) {
+	h, gen, _ := renewedShared(t)
+	h.m.Frame(gen, textMsg(mid(12), "application", "late", `{}`), false, h.now)
+	h.m.Closed(gen, 1006, h.now)
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	c := requireAction[Connect](t, h.advance(2*time.Second))
+	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
+	assert.NotContains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+	h.m.Opened(c.Gen, h.now)
+	acts := h.m.Frame(c.Gen, channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now)
+	c = requireAction[Connect](t, acts)
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+}
+
+// TestSwitchAfterTheNoticeIsImmediate: when the rotated channel's channel_expire is what asked for
+// the config, the switch does not wait.
+func TestSwitchAfterTheNoticeIsImmediate(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	requireAction[LoadConfig](t, h.m.Frame(gen, channelExpire(`{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now))
+	s := defaultSpec()
+	s.shared = newShare
+	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	requireAction[Disconnect](t, acts)
+	requireAction[Connect](t, acts)
+}
+
+// rotatedWhileDown starts a harness, lets message 10 arrive, loses the connection and has the
+// reconnects refused until the config is reloaded, which answers with the shared channel rotated. It
+// returns the Connect that follows the new config.
+func rotatedWhileDown(t *testing.T, opts Options, s cfgSpec) (*harness, Connect) {
+	h := newHarness(t, opts)
+	gen := h.start(s)
+	if s.version == 3 {
+		h.m.PollResult(gen, 200, textMsg(mid(10), "application", "before", `{}`), "", "", h.now)
+	} else {
+		h.m.Frame(gen, textMsg(mid(10), "application", "before", `{}`), false, h.now)
+	}
+	h.m.Closed(gen, 1006, h.now)
+	c := requireAction[Connect](t, h.advance(time.Second))
+	h.m.Closed(c.Gen, 1006, h.now)
+	c = requireAction[Connect](t, h.advance(6*time.Second))
+	requireAction[LoadConfig](t, h.m.Closed(c.Gen, 1006, h.now))
+	s.shared = newShare
+	return h, requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+}
+
+func expireShared(n int) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`)
+}
+
+// TestCatchUpAfterRotationWhileDisconnected: channels rotated while no connection was open are
+// drained by a connection with the old ids from where the reload began; then the new channels are
+// joined from the same position, the overlap skipped.
+func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
+	assert.NotContains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+
+	h.m.Opened(c.Gen, h.now)
+	acts := h.m.Frame(c.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now)
+	require.Len(t, messagesOf(eventsOf(t, acts)), 1, "what the old channel still held is delivered")
+	acts = h.m.Frame(c.Gen, expireShared(13), false, h.now)
+	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
+	next := requireAction[Connect](t, acts)
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"), "the new channels are joined from where the reload began")
+
+	h.m.Opened(next.Gen, h.now)
+	assert.Empty(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now))),
+		"the replayed overlap is skipped")
+	assert.Len(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(14), "application", "new", `{}`), false, h.now))), 1)
+	assert.Nil(t, h.m.owed)
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+}
+
+// TestCatchUpWithoutChannelExpireTimesOut: a rotated channel whose last word is no longer stored does
+// not hold the new channels back for longer than catchUpDrainTimeout.
+func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	h.m.Opened(c.Gen, h.now)
+	requireNo[Connect](t, h.advance(catchUpDrainTimeout-time.Millisecond))
+	acts := h.advance(time.Millisecond)
+	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
+	next := requireAction[Connect](t, acts)
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	assert.Nil(t, h.m.owed)
+}
+
+// TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs one failed dial; the
+// new config is dialled at once, and once it is open the rotated channels are given up.
+func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	next := requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now))
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	h.m.Opened(next.Gen, h.now)
+	assert.Nil(t, h.m.owed)
+	h.m.Frame(next.Gen, textMsg(mid(11), "application", "a", `{}`), false, h.now)
+	h.m.Closed(next.Gen, 1006, h.now)
+	again := requireAction[Connect](t, h.advance(time.Second))
+	assert.Contains(t, again.URL, newShare, "no catch-up once the new channels were joined")
+}
+
+// TestCatchUpRetriedWhileTheServerIsDown: while both dials fail, each reconnect tries the catch-up
+// first, up to maxCatchUpDials times; then only the new config is dialled.
+func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	var dials []string
+	for i := 0; i < 2*maxCatchUpDials+2; i++ {
+		if strings.Contains(c.URL, newShare) {
+			dials = append(dials, "new")
+		} else {
+			dials = append(dials, "old")
+		}
+		acts := h.m.Closed(c.Gen, 1006, h.now)
+		if _, ok := find[LoadConfig](acts); ok {
+			s := defaultSpec()
+			s.shared = newShare
+			acts = append(acts, h.m.ConfigLoaded(h.config(s), h.now)...)
+		}
+		if next, ok := find[Connect](acts); ok {
+			c = next
+			continue
+		}
+		require.Falsef(t, h.m.deadlines[tReconnect].IsZero(), "no reconnect scheduled: %v", h.m.Timers(h.now))
+		h.now = h.m.deadlines[tReconnect]
+		c = requireAction[Connect](t, h.m.Tick(h.now))
+	}
+	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "new", "new"}, dials)
+	assert.Nil(t, h.m.owed)
+}
+
+// TestCatchUpCutShortIsRetried: a catch-up connection lost before the rotated channel's last word is
+// tried again, from the same position.
+func TestCatchUpCutShortIsRetried(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	h.m.Opened(c.Gen, h.now)
+	h.m.Frame(c.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now)
+	h.now = h.now.Add(5 * time.Second)
+	h.m.Closed(c.Gen, 1006, h.now)
+	h.now = h.m.deadlines[tReconnect]
+	again := requireAction[Connect](t, h.m.Tick(h.now))
+	assert.Contains(t, again.URL, url.QueryEscape(sharedID))
+	assert.Equal(t, mid(10), query(t, again.URL).Get("mid"))
+	h.m.Opened(again.Gen, h.now)
+	assert.Empty(t, messagesOf(eventsOf(t, h.m.Frame(again.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now))))
+	next := requireAction[Connect](t, h.m.Frame(again.Gen, expireShared(13), false, h.now))
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+}
+
+// TestCatchUpOverLongPolling: the catch-up polls with the rotated ids too.
+func TestCatchUpOverLongPolling(t *testing.T) {
+	s := defaultSpec()
+	s.version = 3
+	h, c := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
+	require.Equal(t, protocol.TransportLongPolling, c.Transport)
+	assert.Contains(t, c.URL, url.QueryEscape(sharedID))
+	acts := h.m.PollResult(c.Gen, 200, textMsg(mid(12), "application", "stranded", `{}`), "", "", h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1)
+	p := requireAction[Poll](t, acts)
+	assert.Contains(t, p.URL, url.QueryEscape(sharedID), "the next poll keeps the rotated ids")
+	acts = h.m.PollResult(c.Gen, 200, expireShared(13), "", "", h.now)
+	next := requireAction[Connect](t, acts)
+	assert.Contains(t, next.URL, newShare)
+}
+
+// TestStopForgetsTheCatchUp: stop() drops owed channels with everything else.
+func TestStopForgetsTheCatchUp(t *testing.T) {
+	h, _ := rotatedWhileDown(t, Options{}, defaultSpec())
+	require.NotNil(t, h.m.owed)
+	h.m.Stop(h.now)
+	assert.Nil(t, h.m.owed)
+	assert.False(t, h.m.catchingUp)
+}
+
+// TestDrainOverLongPollingPollsTheOldChannels: while a long-polling connection drains rotated
+// channels, its polls keep the ids it was opened with; polling the new ones would skip what the old
+// channel still holds, and its channel_expire.
+func TestDrainOverLongPollingPollsTheOldChannels(t *testing.T) {
+	h := newHarness(t, Options{DisableWebSocket: true})
+	s := defaultSpec()
+	s.version = 3
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.advance(h.m.deadlines[tRenew].Sub(h.now))
+	s.start = h.now
+	s.shared = newShare
+	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	p := requireAction[Poll](t, h.m.PollResult(gen, 200, textMsg(mid(12), "application", "late", `{}`), "", "", h.now))
+	assert.Contains(t, p.URL, url.QueryEscape(sharedID))
+	assert.NotContains(t, p.URL, newShare)
+	next := requireAction[Connect](t, h.m.PollResult(gen, 200, expireShared(13), "", "", h.now))
+	assert.Contains(t, next.URL, newShare)
+}
