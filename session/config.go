@@ -51,7 +51,7 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	case m.conn == connNone && (changed || connect || !m.pending(tReconnect)):
 		if old != nil && changed {
 			// Rotated while no connection was open: what the old channels still hold is owed.
-			m.owe(old, m.rotated(old, cfg), m.resume.MID)
+			m.owe(old, m.rotated(old, cfg), m.leftAt(old))
 		}
 		m.connect()
 	case m.conn != connNone && changed:

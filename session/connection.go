@@ -70,7 +70,7 @@ func (m *Machine) connect() {
 		m.disconnect(CloseConfigReplaced, "reconnect")
 	}
 	dial := m.dialConfig()
-	m.connCfg = dial
+	m.connCfg, m.connMID = dial, m.resume.MID
 	url, err := dial.ConnectionURL(m.transport, m.opts.Secure, m.resume)
 	if err != nil {
 		m.fail(err)
@@ -188,11 +188,11 @@ func (m *Machine) closed(code int) {
 		// like a refused handshake, and do not let the open reset the backoff.
 		m.attempt = m.attemptAtOpen + 1
 	}
-	if catchUp && m.owed != nil && (!wasOpen || short || code == CloseWrongChannel) {
+	if catchUp && len(m.owed) > 0 && (!wasOpen || short || code == CloseWrongChannel) {
 		// The server refused the rotated ids (or is down): the new config is dialled at once, and a
 		// catch-up is tried again with the next reconnect if that fails too.
 		m.logf("the catch-up connection did not open: connecting with the new config")
-		m.owed.skip = true
+		m.owed[0].skip = true
 		m.connect()
 		return
 	}

@@ -86,11 +86,16 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 // late duplicate cannot make the next connection replay more than needed; opaque ids (JSON-RPC)
 // follow arrival order.
 func (m *Machine) advanceMID(mid string) {
-	cur := m.resume.MID
-	if isPushServerID(mid) && isPushServerID(cur) && mid <= cur {
-		return
+	m.resume.MID = later(m.resume.MID, mid)
+	m.connMID = later(m.connMID, mid)
+}
+
+// later returns next unless both are push server ids and next is not after cur.
+func later(cur, next string) string {
+	if isPushServerID(next) && isPushServerID(cur) && next <= cur {
+		return cur
 	}
-	m.resume.MID = mid
+	return next
 }
 
 func isPushServerID(s string) bool {

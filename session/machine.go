@@ -108,7 +108,8 @@ type Machine struct {
 
 	gen           int
 	conn          connState
-	connCfg       *protocol.Config // the config the current connection was dialled with
+	connCfg       *protocol.Config // the config the current (or last) connection was dialled with
+	connMID       string           // how far that connection got: its dial position, then its newest id
 	transport     protocol.Transport
 	transportSet  bool
 	openedAt      time.Time
@@ -125,7 +126,7 @@ type Machine struct {
 	draining     map[string]bool  // rotated channel ids whose channel_expire the switch waits for
 	drainFrom    *protocol.Config // the config whose channels are being drained
 	drainMID     string           // where the connection after the switch resumes from
-	owed         *owedChannels    // rotated channels left before their last word (switch.go)
+	owed         []*owedChannels  // rotated channels left before their last word, oldest first (switch.go)
 	catchingUp   bool             // the current connection uses owed.cfg
 	dedup        *dedup
 	deadlines    [numTimers]time.Time

@@ -34,6 +34,9 @@ const catchUpDrainTimeout = time.Second
 // across the rotation is tried again with the next reconnects, but not for ever.
 const maxCatchUpDials = 3
 
+// maxOwed bounds the configs waiting for a catch-up (rotations while a switch is under way).
+const maxOwed = 4
+
 // owedChannels are rotated channels the client left before their channel_expire arrived.
 type owedChannels struct {
 	cfg   *protocol.Config // the config that held them: its URLs and signed ids
@@ -56,13 +59,37 @@ func (m *Machine) rotated(old, cfg *protocol.Config) map[string]bool {
 	return ids
 }
 
-// owe records rotated channels of cfg to catch up on before the next connection with the current
-// config. One set is kept: the oldest, whose messages come first.
+// owe queues rotated channels of cfg to catch up on, oldest first, before the next connection with
+// the current config.
 func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
-	if m.owed != nil || cfg == nil || len(ids) == 0 || cfg.Wire() != m.cfg.Wire() {
+	if cfg == nil || len(ids) == 0 || cfg.Wire() != m.cfg.Wire() || len(m.owed) >= maxOwed {
 		return
 	}
-	m.owed = &owedChannels{cfg: cfg, ids: ids, mid: mid}
+	for _, o := range m.owed {
+		if o.cfg == cfg {
+			return
+		}
+	}
+	m.owed = append(m.owed, &owedChannels{cfg: cfg, ids: ids, mid: mid})
+}
+
+// leftAt is the position from which old's channels may hold messages this client has not received:
+// how far the last connection with old got (its dial position when nothing arrived), or the resume
+// position when old was never dialled.
+func (m *Machine) leftAt(old *protocol.Config) string {
+	if m.connCfg == old && old != nil {
+		return m.connMID
+	}
+	return m.resume.MID
+}
+
+// owedIDs counts the rotated channels waiting for a catch-up.
+func (m *Machine) owedIDs() int {
+	n := 0
+	for _, o := range m.owed {
+		n += len(o.ids)
+	}
+	return n
 }
 
 // dialConfig picks the config the next connection uses: the owed one for a catch-up, else the
@@ -70,15 +97,16 @@ func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
 // rotated channels were left.
 func (m *Machine) dialConfig() *protocol.Config {
 	m.catchingUp = false
-	o := m.owed
-	switch {
-	case o == nil:
+	if len(m.owed) == 0 {
 		return m.cfg
+	}
+	o := m.owed[0]
+	switch {
 	case o.skip:
 		o.skip = false
 		return m.cfg
 	case o.dials >= maxCatchUpDials:
-		m.logf("catch-up of %d rotated channel(s) given up after %d dials", len(o.ids), o.dials)
+		m.logf("catch-up of %d rotated channel(s) given up after %d dials", m.owedIDs(), o.dials)
 		m.owed = nil
 		return m.cfg
 	}
@@ -92,10 +120,10 @@ func (m *Machine) dialConfig() *protocol.Config {
 // openedForSwitch runs when a connection opens: a catch-up starts draining; any other connection
 // with the new config makes owed channels unreachable in order, so they are given up.
 func (m *Machine) openedForSwitch() {
-	o := m.owed
 	switch {
-	case o == nil:
+	case len(m.owed) == 0:
 	case m.catchingUp:
+		o := m.owed[0]
 		m.draining = make(map[string]bool, len(o.ids))
 		for id := range o.ids {
 			m.draining[id] = true
@@ -103,20 +131,27 @@ func (m *Machine) openedForSwitch() {
 		m.drainFrom, m.drainMID = o.cfg, o.mid
 		m.set(tSwitch, catchUpDrainTimeout)
 	default:
-		m.logf("connected with the new config: %d rotated channel(s) left without a catch-up", len(o.ids))
+		m.logf("connected with the new config: %d rotated channel(s) left without a catch-up", m.owedIDs())
 		m.owed = nil
 	}
 }
 
 // switchConnection moves a connection to the channels of cfg. An open connection is drained first
-// (see above); one that is not open yet is replaced at once, owing its rotated channels.
+// (see above); one that is not open yet is replaced at once, owing its rotated channels. A rotation
+// during a switch already under way owes the channels of the config it replaces, which no connection
+// has subscribed yet: they are caught up on after the switch, before the newest config.
 func (m *Machine) switchConnection(old, cfg *protocol.Config) {
 	if m.draining != nil || (m.catchingUp && m.conn == connConnecting) {
-		return // already switching: the switch ends with the newest config
+		mid := m.drainMID
+		if m.draining == nil {
+			mid = m.resume.MID
+		}
+		m.owe(old, m.rotated(old, cfg), mid)
+		return
 	}
 	wait := m.rotated(old, cfg)
 	if m.conn != connOpen || len(wait) == 0 {
-		m.owe(old, wait, m.resume.MID)
+		m.owe(old, wait, m.leftAt(old))
 		m.disconnect(CloseConfigReplaced, "config replaced")
 		m.connect()
 		return
@@ -131,8 +166,8 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config) {
 func (m *Machine) drained(id string) {
 	delete(m.draining, id)
 	if len(m.draining) == 0 {
-		if m.catchingUp {
-			m.owed = nil
+		if m.catchingUp && len(m.owed) > 0 {
+			m.owed = m.owed[1:]
 		}
 		m.disconnect(CloseConfigReplaced, "config replaced")
 		m.connect()
@@ -146,8 +181,8 @@ func (m *Machine) endDrain() {
 		return
 	}
 	if len(m.draining) > 0 {
-		if m.catchingUp && m.owed != nil {
-			m.owed.ids = m.draining
+		if m.catchingUp && len(m.owed) > 0 {
+			m.owed[0].ids = m.draining
 		} else {
 			m.owe(m.drainFrom, m.draining, m.drainMID)
 		}

@@ -138,7 +138,7 @@ func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
 	assert.Empty(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now))),
 		"the replayed overlap is skipped")
 	assert.Len(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(14), "application", "new", `{}`), false, h.now))), 1)
-	assert.Nil(t, h.m.owed)
+	assert.Empty(t, h.m.owed)
 	assert.NotContains(t, h.m.Timers(h.now), "switch")
 }
 
@@ -153,7 +153,7 @@ func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
 	next := requireAction[Connect](t, acts)
 	assert.Contains(t, next.URL, newShare)
 	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	assert.Nil(t, h.m.owed)
+	assert.Empty(t, h.m.owed)
 }
 
 // TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs one failed dial; the
@@ -164,7 +164,7 @@ func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
 	assert.Contains(t, next.URL, newShare)
 	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
 	h.m.Opened(next.Gen, h.now)
-	assert.Nil(t, h.m.owed)
+	assert.Empty(t, h.m.owed)
 	h.m.Frame(next.Gen, textMsg(mid(11), "application", "a", `{}`), false, h.now)
 	h.m.Closed(next.Gen, 1006, h.now)
 	again := requireAction[Connect](t, h.advance(time.Second))
@@ -197,7 +197,7 @@ func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 		c = requireAction[Connect](t, h.m.Tick(h.now))
 	}
 	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "new", "new"}, dials)
-	assert.Nil(t, h.m.owed)
+	assert.Empty(t, h.m.owed)
 }
 
 // TestCatchUpCutShortIsRetried: a catch-up connection lost before the rotated channel's last word is
@@ -238,9 +238,9 @@ func TestCatchUpOverLongPolling(t *testing.T) {
 // TestStopForgetsTheCatchUp: stop() drops owed channels with everything else.
 func TestStopForgetsTheCatchUp(t *testing.T) {
 	h, _ := rotatedWhileDown(t, Options{}, defaultSpec())
-	require.NotNil(t, h.m.owed)
+	require.NotEmpty(t, h.m.owed)
 	h.m.Stop(h.now)
-	assert.Nil(t, h.m.owed)
+	assert.Empty(t, h.m.owed)
 	assert.False(t, h.m.catchingUp)
 }
 
@@ -262,4 +262,47 @@ func TestDrainOverLongPollingPollsTheOldChannels(t *testing.T) {
 	assert.NotContains(t, p.URL, newShare)
 	next := requireAction[Connect](t, h.m.PollResult(gen, 200, expireShared(13), "", "", h.now))
 	assert.Contains(t, next.URL, newShare)
+}
+
+// TestRotationDuringADrainIsCaughtUpOn: a second rotation while the first drain is under way leaves
+// channels no connection subscribed; after the drain they are caught up on, then the newest config
+// is joined, each from where the first reload began.
+func TestRotationDuringADrainIsCaughtUpOn(t *testing.T) {
+	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, gen, _ := renewedShared(t) // draining sharedID; m.cfg holds newShare
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	s.start = h.now
+	s.shared = newest
+	h.m.reload(false)
+	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	require.Len(t, h.m.owed, 1)
+
+	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(13), false, h.now))
+	assert.Contains(t, c.URL, newShare, "the intermediate channel is caught up on")
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+	h.m.Opened(c.Gen, h.now)
+	expireNew := channelExpireN(14, `{"action":"reconnect","channel":{"id":"`+newShare+`","type":"local.app"}}`)
+	c = requireAction[Connect](t, h.m.Frame(c.Gen, expireNew, false, h.now))
+	assert.Contains(t, c.URL, newest)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+	assert.Empty(t, h.m.owed)
+}
+
+// TestCatchUpStartsWhereTheReplacedDialStarted: a config replaced while its connection was still
+// dialling is caught up on from that dial's position, even when the newer reload began later.
+func TestCatchUpStartsWhereTheReplacedDialStarted(t *testing.T) {
+	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, gen, _ := renewedShared(t)
+	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
+	h.m.reload(false) // the next renewal begins at mid 12
+	x := requireAction[Connect](t, h.m.Frame(gen, expireShared(13), false, h.now))
+	assert.Equal(t, mid(10), query(t, x.URL).Get("mid"))
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	s.start = h.now
+	s.shared = newest
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	assert.Contains(t, c.URL, newShare, "the replaced dial's channels are caught up on")
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from where that dial started")
 }
