@@ -59,17 +59,23 @@ func (m *Machine) send(data []byte, binary bool) {
 }
 
 // messages moves the resume position, acknowledges (JSON-RPC), skips duplicates and dispatches.
+//
+// A system command in the middle of a frame may replace the connection. The messages after it are
+// still dispatched, but no longer move the resume position: ids are global across channels, so they
+// may be newer than messages already sent to a channel the next connection joins, which it must
+// replay (the overlap is skipped by the de-duplication window).
 func (m *Machine) messages(msgs []protocol.Message, ack bool) {
+	gen := m.gen
 	for i := range msgs {
 		msg := &msgs[i]
-		if msg.MID != "" {
+		if msg.MID != "" && m.gen == gen {
 			m.advanceMID(msg.MID)
 		}
 		if msg.MID == "" && msg.Tag != "" {
 			// nginx (versions 1–2) resumes by tag and time; servers with mids do not need them.
 			m.resume.Tag, m.resume.Time = msg.Tag, msg.Time
 		}
-		if ack && msg.MID != "" {
+		if ack && msg.MID != "" && m.gen == gen {
 			m.send(protocol.Mack(msg.MID), false)
 		}
 		if !m.dedup.add(msg.MID) {

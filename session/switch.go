@@ -71,6 +71,7 @@ func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
 		}
 	}
 	m.owed = append(m.owed, &owedChannels{cfg: cfg, ids: ids, mid: mid})
+	m.logf("%d rotated channel(s) left before their last message: to catch up on from mid %s", len(ids), mid)
 }
 
 // leftAt is the position from which old's channels may hold messages this client has not received:

@@ -306,3 +306,23 @@ func TestCatchUpStartsWhereTheReplacedDialStarted(t *testing.T) {
 	assert.Contains(t, c.URL, newShare, "the replaced dial's channels are caught up on")
 	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from where that dial started")
 }
+
+// TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition: messages behind a channel_expire
+// that replaced the connection are delivered, but the next connection resumes from the notice, so
+// that what the new channel received in between (older ids) is replayed.
+func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
+	frame := append(channelExpireN(13, params), textMsg(mid(15), "application", "private", `{}`)...)
+	acts := h.m.Frame(gen, frame, false, h.now)
+	requireAction[Disconnect](t, acts)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the message behind the notice is delivered")
+	c := requireAction[Connect](t, h.advance(time.Second))
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(13), query(t, c.URL).Get("mid"), "resume from the notice, not from the message behind it")
+	h.m.Opened(c.Gen, h.now)
+	acts = h.m.Frame(c.Gen, append(textMsg(mid(14), "application", "new", `{}`), textMsg(mid(15), "application", "private", `{}`)...), false, h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the new channel's message is delivered, the overlap skipped")
+}
