@@ -15,11 +15,18 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		return m.finish()
 	}
 	m.loading = false
+	m.stats.ConfigLoads++
+	if m.loadAgain {
+		// Something asked for another load while this one was in flight (a channel_expire, a channel
+		// switched in place): this answer may predate it and hold channels already replaced, so it
+		// is not applied; the next one is. The resume floor and the connect request are kept.
+		m.loadAgain = false
+		m.loading = true
+		m.emit(LoadConfig{})
+		return m.finish()
+	}
 	connect := m.loadConnect
 	m.loadConnect = false
-	again := m.loadAgain
-	m.loadAgain = false
-	m.stats.ConfigLoads++
 
 	old := m.cfg
 	changed := old == nil || identity(old) != identity(cfg)
@@ -41,9 +48,7 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
 		m.resume.MID = m.floor
 	}
-	if !again {
-		m.floorSet = false
-	}
+	m.floorSet = false
 	m.scheduleRenewal()
 	m.set(tSafety, m.t.SafetyTick)
 
@@ -59,11 +64,6 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	}
 	if changed {
 		m.expiredSeen = nil
-	}
-	if again && m.running {
-		// This answer may predate what asked for the second load (a channel_expire arriving while
-		// the load was in flight): ask once more, keeping the resume floor.
-		m.reload(false)
 	}
 	return m.finish()
 }
@@ -99,8 +99,8 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 // unchanged (the caller has no live connection to keep).
 //
 // A reload asked for while one is in flight is not dropped: the answer on its way may predate the
-// reason for the new request, so another load follows it. The resume floor is the position when the
-// first of them was asked for, kept until a config answer arrives with nothing more to ask.
+// reason for the new request, so it is discarded and another load follows. The resume floor is the
+// position when the first of them was asked for, kept until an answer is applied.
 func (m *Machine) reload(connect bool) {
 	if !m.floorSet {
 		m.floor, m.floorSet = m.resume.MID, true

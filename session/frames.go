@@ -189,6 +189,9 @@ func (m *Machine) channelExpire(params []byte) {
 				next.Channels.Shared = ch
 			}
 			m.cfg = &next
+			if m.loading {
+				m.loadAgain = true // the answer on its way holds the channel just replaced
+			}
 			m.stats.Renewals++
 			m.scheduleRenewal()
 			m.logf("channel_expire: switching to the new %s channel", ch.Type)

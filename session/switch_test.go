@@ -326,3 +326,40 @@ func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
 	acts = h.m.Frame(c.Gen, append(textMsg(mid(14), "application", "new", `{}`), textMsg(mid(15), "application", "private", `{}`)...), false, h.now)
 	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the new channel's message is delivered, the overlap skipped")
 }
+
+// TestAnswerInFlightIsDiscardedAfterAChannelExpire: a config answer requested before a channel_expire
+// may hold the channel that expired; it is not applied, and the next one is.
+func TestAnswerInFlightIsDiscardedAfterAChannelExpire(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	h.m.reload(false) // a renewal in flight
+	requireAction[LoadConfig](t, h.m.finish())
+	requireNo[LoadConfig](t, h.m.Frame(gen, expireShared(11), false, h.now))
+	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+	requireAction[LoadConfig](t, acts)
+	requireNo[Disconnect](t, acts)
+	s := defaultSpec()
+	s.shared = newShare
+	acts = h.m.ConfigLoaded(h.config(s), h.now)
+	c := requireAction[Connect](t, acts)
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "resume from where the first load was asked for")
+}
+
+// TestInPlaceSwitchDiscardsTheAnswerInFlight: a channel replaced in place by a channel_expire's
+// new_channel is not undone by a config answer that was already on its way.
+func TestInPlaceSwitchDiscardsTheAnswerInFlight(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.reload(false)
+	requireAction[LoadConfig](t, h.m.finish())
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
+	requireAction[Disconnect](t, h.m.Frame(gen, channelExpireN(11, params), false, h.now))
+	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+	requireAction[LoadConfig](t, acts)
+	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the stale answer is not applied")
+	c := requireAction[Connect](t, h.advance(time.Second))
+	assert.Contains(t, c.URL, newShare)
+}
