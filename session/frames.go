@@ -162,6 +162,8 @@ func (m *Machine) system(msg *protocol.Message) {
 // channelExpire applies a new_channel when it is a usable private or shared channel replacing one the
 // config holds; otherwise (no new_channel, or an app channel typed by the app's client id, which the
 // reference clients silently ignore) it reloads the config, which reconnects once the ids changed.
+// With a JWT (version 5) the token's chan claim, not the config's ids, names the channels a
+// connection subscribes, so only a reload, which signs a new token, can move to a new channel.
 func (m *Machine) channelExpire(params []byte) {
 	p := gjson.ParseBytes(params)
 	if m.draining != nil {
@@ -180,7 +182,7 @@ func (m *Machine) channelExpire(params []byte) {
 		m.logf("channel_expire: for a channel no longer in use, ignored")
 		return
 	}
-	if p.Get("action").String() == "reconnect" {
+	if p.Get("action").String() == "reconnect" && m.cfg.JWT == "" {
 		if ch, ok := m.newChannel(p); ok {
 			next := *m.cfg
 			if ch.Type == "private" {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -362,4 +363,21 @@ func TestInPlaceSwitchDiscardsTheAnswerInFlight(t *testing.T) {
 	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the stale answer is not applied")
 	c := requireAction[Connect](t, h.advance(time.Second))
 	assert.Contains(t, c.URL, newShare)
+}
+
+// TestChannelExpireWithATokenReloads: in version 5 the token names the channels, so a new_channel
+// cannot be applied in place: the config is reloaded for a token that carries it.
+func TestChannelExpireWithATokenReloads(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.version = 5
+	gen := h.start(s)
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
+	frame := protocol.EncodeIncomingMessage(mid(11), json.RawMessage(`{"module_id":"pull","command":"channel_expire","params":`+params+`}`),
+		protocol.Sender{Type: 0}, nil, nil)
+	acts := h.m.Frame(gen, frame, false, h.now)
+	requireAction[LoadConfig](t, acts)
+	requireNo[Disconnect](t, acts)
+	assert.Equal(t, sharedID, h.m.Config().Channels.Shared.ID)
 }
