@@ -15,20 +15,16 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		return m.finish()
 	}
 	m.loading = false
-	m.stats.ConfigLoads++
-	if m.loadAgain {
-		// Something asked for another load while this one was in flight (a channel_expire, a channel
-		// switched in place): this answer may predate it and hold channels already replaced, so it
-		// is not applied; the next one is. The resume floor and the connect request are kept.
-		m.loadAgain = false
-		m.loading = true
-		m.emit(LoadConfig{})
-		return m.finish()
-	}
 	connect := m.loadConnect
 	m.loadConnect = false
+	again := m.loadAgain
+	m.loadAgain = false
+	m.stats.ConfigLoads++
 
 	old := m.cfg
+	if old != nil {
+		cfg = keepNewerChannels(old, cfg)
+	}
 	changed := old == nil || identity(old) != identity(cfg)
 	m.cfg = cfg
 	if !m.transportSet || !m.transportUsable(m.transport) {
@@ -48,7 +44,9 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
 		m.resume.MID = m.floor
 	}
-	m.floorSet = false
+	if !again {
+		m.floorSet = false
+	}
 	m.scheduleRenewal()
 	m.set(tSafety, m.t.SafetyTick)
 
@@ -64,6 +62,13 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	}
 	if changed {
 		m.expiredSeen = nil
+	}
+	if again && m.running {
+		// This answer may predate what asked for the second load (a channel_expire arriving while
+		// the load was in flight): ask once more, keeping the resume floor. The answer is applied all
+		// the same: channels it holds that have rotated since may still carry messages for this
+		// client, and the switch drains or catches up on them.
+		m.reload(false)
 	}
 	return m.finish()
 }
@@ -99,8 +104,8 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 // unchanged (the caller has no live connection to keep).
 //
 // A reload asked for while one is in flight is not dropped: the answer on its way may predate the
-// reason for the new request, so it is discarded and another load follows. The resume floor is the
-// position when the first of them was asked for, kept until an answer is applied.
+// reason for the new request, so another load follows it. The resume floor is the position when the
+// first of them was asked for, kept until a config answer arrives with nothing more to ask.
 func (m *Machine) reload(connect bool) {
 	if !m.floorSet {
 		m.floor, m.floorSet = m.resume.MID, true
@@ -231,6 +236,28 @@ func (m *Machine) expired() bool {
 	}
 	exp := m.cfg.Expiry()
 	return !exp.IsZero() && !exp.Add(m.cfg.TimeShift).After(m.now)
+}
+
+// keepNewerChannels returns cfg with any channel that is older than the one old holds (an earlier
+// start: an answer that left the portal before a channel_expire's new_channel was applied in place)
+// replaced by old's, so that a late answer does not take the client back to a retired channel.
+func keepNewerChannels(old, cfg *protocol.Config) *protocol.Config {
+	merged := *cfg
+	kept := false
+	for _, pair := range []struct{ have, got **protocol.Channel }{
+		{&old.Channels.Private, &merged.Channels.Private},
+		{&old.Channels.Shared, &merged.Channels.Shared},
+	} {
+		have, got := *pair.have, *pair.got
+		if have != nil && got != nil && have.ID != got.ID && !have.Start.IsZero() && got.Start.Before(have.Start) {
+			*pair.got = have
+			kept = true
+		}
+	}
+	if !kept {
+		return cfg
+	}
+	return &merged
 }
 
 // identity is what makes two configs lead to different connections.

@@ -328,9 +328,10 @@ func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
 	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the new channel's message is delivered, the overlap skipped")
 }
 
-// TestAnswerInFlightIsDiscardedAfterAChannelExpire: a config answer requested before a channel_expire
-// may hold the channel that expired; it is not applied, and the next one is.
-func TestAnswerInFlightIsDiscardedAfterAChannelExpire(t *testing.T) {
+// TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed: a config answer requested before a
+// channel_expire may predate it; it is applied (channels it holds may have carried messages since)
+// and another load follows, keeping the resume floor.
+func TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
 	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
@@ -348,21 +349,22 @@ func TestAnswerInFlightIsDiscardedAfterAChannelExpire(t *testing.T) {
 	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "resume from where the first load was asked for")
 }
 
-// TestInPlaceSwitchDiscardsTheAnswerInFlight: a channel replaced in place by a channel_expire's
-// new_channel is not undone by a config answer that was already on its way.
-func TestInPlaceSwitchDiscardsTheAnswerInFlight(t *testing.T) {
+// TestInPlaceSwitchOutlivesAnOlderAnswer: a channel replaced in place by a channel_expire's
+// new_channel is not undone by a config answer that was already on its way with the older channel.
+func TestInPlaceSwitchOutlivesAnOlderAnswer(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
 	h.m.reload(false)
 	requireAction[LoadConfig](t, h.m.finish())
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
-		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
+		`","start":"2026-11-24T03:00:05+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
 	requireAction[Disconnect](t, h.m.Frame(gen, channelExpireN(11, params), false, h.now))
 	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
 	requireAction[LoadConfig](t, acts)
-	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the stale answer is not applied")
+	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the older channel of the answer is not taken")
 	c := requireAction[Connect](t, h.advance(time.Second))
 	assert.Contains(t, c.URL, newShare)
+	assert.NotContains(t, c.URL, url.QueryEscape(sharedID))
 }
 
 // TestChannelExpireWithATokenReloads: in version 5 the token names the channels, so a new_channel

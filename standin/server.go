@@ -113,7 +113,7 @@ func start(opts Options, t tuning) (*Server, error) {
 		wsPingEvery:  t.wsPingEvery,
 		ctx:          ctx,
 		cancel:       cancel,
-		hub:          newHub(t.start.Unix(), t.lastSeq),
+		hub:          newHub(t.start.Unix(), t.lastSeq, opts.Trace),
 		conns:        map[*wsConn]struct{}{},
 		polls:        map[*longPoll]struct{}{},
 		online:       map[int]int{},

@@ -64,10 +64,11 @@ type hub struct {
 	start int64 // server:startdate, unix s
 	seq   uint64
 	chans map[string]*hubChannel
+	trace func(what string, keys []string, mid string, body []byte) // Options.Trace
 }
 
-func newHub(start int64, seq uint64) *hub {
-	return &hub{start: start, seq: seq, chans: map[string]*hubChannel{}}
+func newHub(start int64, seq uint64, trace func(string, []string, string, []byte)) *hub {
+	return &hub{start: start, seq: seq, chans: map[string]*hubChannel{}, trace: trace}
 }
 
 func (h *hub) channel(key string) *hubChannel {
@@ -90,6 +91,9 @@ func (h *hub) publish(keys []string, m *message, now time.Time) int {
 	m.mid = fmt.Sprintf("%010d%016d", h.start, h.seq)
 	if m.created.IsZero() {
 		m.created = now
+	}
+	if h.trace != nil {
+		h.trace("publish", keys, m.mid, m.body)
 	}
 	ttl := int64(m.expiry)
 	if ttl > messageTTL {
@@ -139,6 +143,9 @@ func (h *hub) nextMID() (uint64, string) {
 func (h *hub) subscribe(sub subscriber, keys []string, mid string, now time.Time) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.trace != nil {
+		h.trace("subscribe", keys, mid, nil)
+	}
 	var replay []*message
 	seen := map[uint64]struct{}{}
 	for _, key := range keys {
