@@ -32,10 +32,8 @@ step "protocol core coverage"
 go test -count=1 -timeout 120s -cover ./protocol/ ./session/ | tee /tmp/b24pull-core-cover.txt
 awk '/coverage:/ { for (i = 1; i <= NF; i++) if ($i == "coverage:") { v = $(i + 1); sub("%", "", v); if (v + 0 < 90) { print "coverage of " $2 " is under 90%: " v "%"; bad = 1 } } } END { exit bad }' /tmp/b24pull-core-cover.txt
 
-step "native tests (including the headless-Chromium suites)"
-# The soak (e2e TestSoak) runs with make soak: it still loses events under some fault mixes (see
-# docs/reliability.md), and a test that cannot fail has no place here.
-go test -count=1 -timeout 1200s -skip '^TestSoak$' ./...
+step "native tests (including the headless-Chromium suites and the 3-minute soak)"
+go test -count=1 -timeout 1500s ./...
 
 step "fuzz targets, 20000 executions each"
 scripts/fuzz.sh 20000x

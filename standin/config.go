@@ -101,6 +101,9 @@ func (s *Server) buildConfig(user int, app bool) configAnswer {
 	} else {
 		private, shared = s.portalPrivateLocked(user, now), s.portalSharedLocked(now)
 	}
+	if s.opts.Trace != nil {
+		s.opts.Trace("config", []string{s.privateTarget(private), shared.priv}, "", nil)
+	}
 	answer.Channels.Shared = &configChannel{
 		ID: s.signedID(shared), Start: isoTime(shared.start), End: isoTime(shared.end), Type: "shared",
 	}

@@ -67,9 +67,10 @@ type Options struct {
 	// refused, the stricter case, in which what was sent to an old channel while the client was away
 	// cannot be replayed.
 	AcceptRetired bool
-	// Trace, when set, is called, with the hub locked, for every message stored ("publish": its id,
-	// the raw channel keys and the body) and every subscription ("subscribe": the keys and the id it
-	// resumes from). It lets a test explain a lost delivery; keys are secrets, keep them in the test.
+	// Trace, when set, is called, with the server locked, for every message stored ("publish": its id,
+	// the raw channel keys and the body), every subscription ("subscribe": the keys and the id it
+	// resumes from) and every config answer ("config": the keys its private and shared channels
+	// publish to). It lets a test explain a lost delivery; keys are secrets, keep them in the test.
 	Trace func(what string, keys []string, mid string, body []byte)
 }
 

@@ -31,9 +31,11 @@ func TestTraceSeesStoresAndSubscriptions(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	var pubs, subs int
+	var pubs, subs, configs int
 	for _, line := range seen {
 		switch {
+		case strings.HasPrefix(line, "config "):
+			configs++
 		case strings.HasPrefix(line, "publish ") && strings.Contains(line, `"traced"`):
 			pubs++
 		case strings.HasPrefix(line, "subscribe 00000000000000000000000001 "):
@@ -42,4 +44,5 @@ func TestTraceSeesStoresAndSubscriptions(t *testing.T) {
 	}
 	assert.Equal(t, 1, pubs, "the published message: %v", seen)
 	assert.Equal(t, 1, subs, "the subscription resuming from the given id: %v", seen)
+	assert.Positive(t, configs, "the config answers: %v", seen)
 }

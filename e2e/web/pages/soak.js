@@ -20,39 +20,11 @@ let wasmMemory = null;
 
 // ---- instrumentation, installed before the module loads ----
 
-// connections are the push connections the client opened, for telling losses apart (soak.explain):
-// {key: the channels they subscribe, start, opened, end} in ms since the epoch.
-const connections = [];
-
-// channelKey names the channels a connection URL subscribes: CHANNEL_ID, or the chan claim of a
-// version 5 token (its signature changes with every config, its channels do not).
-function channelKey(url) {
-  let q;
-  try {
-    q = new URL(url).searchParams;
-  } catch (err) {
-    return null;
-  }
-  if (q.has('CHANNEL_ID')) return q.get('CHANNEL_ID');
-  const token = q.get('token');
-  if (!token) return null;
-  try {
-    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return `jwt:${JSON.parse(atob(payload)).chan}`;
-  } catch (err) {
-    return `jwt:${token}`;
-  }
-}
-
 const NativeWebSocket = globalThis.WebSocket;
 globalThis.WebSocket = class extends NativeWebSocket {
   constructor(url, protocols) {
     dialed.push({ kind: 'websocket', url: String(url) });
     super(url, protocols);
-    const conn = { ws: true, key: channelKey(String(url)), start: Date.now(), opened: 0, end: 0 };
-    connections.push(conn);
-    this.addEventListener('open', () => { conn.opened = Date.now(); });
-    this.addEventListener('close', (e) => { conn.end = Date.now(); conn.code = e.code; });
   }
 };
 
@@ -60,17 +32,7 @@ const nativeFetch = globalThis.fetch.bind(globalThis);
 globalThis.fetch = (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input), location.href).href;
   dialed.push({ kind: 'fetch', url });
-  const key = channelKey(url);
-  const promise = nativeFetch(input, init);
-  if (key !== null) {
-    const conn = { key, start: Date.now(), opened: 0, end: 0 };
-    connections.push(conn);
-    promise.then((resp) => {
-      conn.end = Date.now();
-      if (resp.status === 200 || resp.status === 304) conn.opened = conn.start;
-    }, () => { conn.end = Date.now(); });
-  }
-  return promise;
+  return nativeFetch(input, init);
 };
 
 const nativeOpen = XMLHttpRequest.prototype.open;
@@ -341,28 +303,6 @@ window.soak = {
       if (!st || !st.seen.has(n)) out.push(n);
     }
     return out;
-  },
-
-  // explain tells, for each publish time (ms), whether an event published then and never delivered
-  // was stranded on channels the client had to leave: the first connection the client opened
-  // afterwards subscribed other channels than the one before, and that one did not end by the
-  // client's own switch (close 3000, which waits for the old channels' last message) while up: it
-  // was down at that moment (nor up for 100 ms after), or was lost (a drop, a server close) before
-  // the switch. The replay from the client's mid covers only the channels it connects with.
-  explain(times) {
-    return times.map((tp) => {
-      let prev = null;
-      let next = null;
-      for (const c of connections) {
-        if (c.start <= tp) prev = c;
-        else if (c.opened && next === null) next = c;
-      }
-      if (prev === null || next === null || prev.key === next.key) return false;
-      // A websocket must stay up a little after the publish to have carried it; a long poll ends
-      // with every answer, so one pending at that moment counts.
-      const up = connections.some((c) => c.opened && c.opened <= tp && (!c.end || c.end >= tp + (c.ws ? 100 : 0)));
-      return !up || !prev.ws || prev.code !== 3000;
-    });
   },
 
   stats: () => client.getStats(),

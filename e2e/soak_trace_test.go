@@ -1,0 +1,114 @@
+//go:build !js
+
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// soakTrace records, through standin.Options.Trace, where each soak event was stored and which
+// channels every connection subscribed from which id, so that a lost event can be explained. Channel
+// keys are kept as short fingerprints only.
+type soakTrace struct {
+	began time.Time
+	mu    sync.Mutex
+	pubs      map[string]soakStored // "shared#12" → where it went
+	subs      []soakSub
+	announced map[string]bool // channel fingerprints some config answer named
+}
+
+type soakStored struct {
+	at   time.Duration
+	mid  string
+	keys []string
+}
+
+type soakSub struct {
+	at   time.Duration
+	keys []string
+	mid  string
+}
+
+func newSoakTrace() *soakTrace {
+	return &soakTrace{began: time.Now(), pubs: map[string]soakStored{}, announced: map[string]bool{}}
+}
+
+// startAt sets the time the offsets count from (the soak's start, as in its fault log).
+func (tr *soakTrace) startAt(t time.Time) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.began = t
+}
+
+// record is the stand-in's Trace hook.
+func (tr *soakTrace) record(what string, keys []string, mid string, body []byte) {
+	fps := make([]string, len(keys))
+	for i, k := range keys {
+		sum := sha256.Sum256([]byte(k))
+		fps[i] = hex.EncodeToString(sum[:3])
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	at := time.Since(tr.began)
+	switch what {
+	case "publish":
+		if p := gjson.GetBytes(body, "params"); p.Get("s").Exists() {
+			tr.pubs[fmt.Sprintf("%s#%d", p.Get("s").String(), p.Get("n").Int())] = soakStored{at: at, mid: mid, keys: fps}
+		}
+	case "subscribe":
+		tr.subs = append(tr.subs, soakSub{at: at, keys: fps, mid: mid})
+	case "config":
+		for _, fp := range fps {
+			tr.announced[fp] = true
+		}
+	}
+}
+
+// unannounced reports whether event was stored only on channels that no config answer ever named:
+// channels that lived less than one config round trip (a forced rotation right after a natural one),
+// whose ids no client could learn from a config (a private channel's channel_expire names no
+// successor either). Such an event is out of any client's reach.
+func (tr *soakTrace) unannounced(event string) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	st, ok := tr.pubs[event]
+	if !ok {
+		return false
+	}
+	for _, fp := range st.keys {
+		if tr.announced[fp] {
+			return false
+		}
+	}
+	return true
+}
+
+// explain describes where the lost event went and the subscriptions around it.
+func (tr *soakTrace) explain(event string) string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	st, ok := tr.pubs[event]
+	if !ok {
+		return event + ": not stored"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: stored at %.3fs as %s on %v; subscriptions from %.1fs:", event, st.at.Seconds(), st.mid[16:], st.keys, (st.at - 3*time.Second).Seconds())
+	for _, s := range tr.subs {
+		if s.at < st.at-3*time.Second || s.at > st.at+6*time.Second {
+			continue
+		}
+		mid := s.mid
+		if len(mid) > 16 {
+			mid = mid[16:]
+		}
+		fmt.Fprintf(&b, "\n    %.3fs %v from %s", s.at.Seconds(), s.keys, mid)
+	}
+	return b.String()
+}
