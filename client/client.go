@@ -196,7 +196,8 @@ func (c *Client) isDestroyed() bool {
 // Start connects and returns once the client is online, or with the error that stopped it: the
 // REST error of the config call (a *protocol.RESTError carrying the Bitrix code), a config error, or
 // ErrStopped. While a start is pending, further calls join it; on an online client it returns nil.
-// ctx bounds only the wait: the client keeps starting when ctx ends first.
+// ctx bounds only the wait: the client keeps starting when ctx ends first. A start that fails
+// returns once every goroutine of the client has ended (or ctx is done).
 func (c *Client) Start(ctx context.Context) error {
 	for {
 		l, err := c.ensureLoop()
@@ -214,6 +215,14 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 		select {
 		case err := <-done:
+			if err != nil {
+				// Only a stop settles a start with an error: wait until the loop has ended, so that
+				// the caller finds nothing of the client running.
+				select {
+				case <-l.done:
+				case <-ctx.Done():
+				}
+			}
 			return err
 		case <-ctx.Done():
 			return ctx.Err()

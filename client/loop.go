@@ -89,8 +89,8 @@ func (l *loop) spawn(f func()) {
 	l.wg.Add(1)
 	l.c.owned.Add(1)
 	go func() {
-		defer l.c.owned.Add(-1)
 		defer l.wg.Done()
+		defer l.c.owned.Add(-1) // before Done: the loop's end must find the count down
 		f()
 	}()
 }
@@ -109,7 +109,6 @@ func (l *loop) post(ctx context.Context, ev event) {
 }
 
 func (l *loop) run() {
-	defer l.c.owned.Add(-1)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -240,7 +239,8 @@ func (l *loop) feed(m *session.Machine, ev event, now time.Time) []session.Actio
 	return nil
 }
 
-// finish ends the loop: no more commands, every goroutine cancelled and waited for.
+// finish ends the loop: no more commands, every goroutine cancelled and waited for; done is closed
+// last, once the loop goroutine no longer counts as running.
 func (l *loop) finish() {
 	l.c.mu.Lock()
 	if l.c.loop == l {
@@ -263,6 +263,7 @@ func (l *loop) finish() {
 		select {
 		case <-l.events:
 		case <-drained:
+			l.c.owned.Add(-1) // the loop goroutine itself, before done tells that nothing runs
 			close(l.done)
 			return
 		}
