@@ -56,6 +56,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	rounds := fs.Int("rounds", 0, "measured burst rounds (default: the preset's)")
 	events := fs.Int("events", 0, "events per measured burst (default: the preset's)")
 	memEvents := fs.Int("memory-events", 0, "events published to each client in the memory workload (default: the preset's)")
+	coldRounds := fs.Int("cold-rounds", 0, "measured cold starts per client (default: the preset's)")
 	jsDir := fs.String("jsdir", "", "serve the browser package from this directory instead of js/")
 	variant := fs.String("variant", "", `also measure the build of the browser package in this directory, as client "variant"`)
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +98,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	for _, o := range []struct {
 		v   int
 		dst *int
-	}{{*rounds, &cfg.BurstRounds}, {*events, &cfg.BurstEvents}, {*memEvents, &cfg.MemoryEvents}} {
+	}{{*rounds, &cfg.BurstRounds}, {*events, &cfg.BurstEvents}, {*memEvents, &cfg.MemoryEvents}, {*coldRounds, &cfg.ColdRounds}} {
 		if o.v > 0 {
 			*o.dst = o.v
 		}

@@ -19,7 +19,7 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, bench.Quick().BurstEvents, opts.cfg.BurstEvents)
 
 	opts, err = parse([]string{"-preset", "full", "-versions", "4, 5", "-coalesce", "0", "-only", "burst,cold",
-		"-rounds", "7", "-events", "100", "-memory-events", "50", "-json", "out.json", "-variant", "/tmp/v"}, io.Discard)
+		"-rounds", "7", "-events", "100", "-memory-events", "50", "-cold-rounds", "9", "-json", "out.json", "-variant", "/tmp/v"}, io.Discard)
 	require.NoError(t, err)
 	cfg := opts.cfg
 	assert.Equal(t, "full", cfg.Preset)
@@ -29,6 +29,7 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, 7, cfg.BurstRounds)
 	assert.Equal(t, 100, cfg.BurstEvents)
 	assert.Equal(t, 50, cfg.MemoryEvents)
+	assert.Equal(t, 9, cfg.ColdRounds)
 	assert.Equal(t, bench.Full().SteadyDuration, cfg.SteadyDuration, "what no flag names keeps the preset's value")
 	assert.Equal(t, "out.json", opts.jsonOut)
 	assert.Equal(t, "/tmp/v", cfg.VariantDir)
