@@ -89,7 +89,7 @@ type jsClient struct {
 }
 
 // newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
-// disableWebSocket?, restTimeout?, timing?} and returns its JS object, whose methods are:
+// disableWebSocket?, restTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
 //
 //	getConfig({cache = true, reopen = false}) → Promise<object>  the config (the result object)
 //	start() → Promise<true>                    resolves once online
@@ -98,6 +98,9 @@ type jsClient struct {
 //	getStatus() → 'online' | 'offline' | 'connect'
 //	getStats() → object                        client.Stats + jsFuncs, runtimeGoroutines
 //	getDebugInfo() → object                    redacted connection facts
+//
+// prefetch is the loader's config call started before the runtime was ready (see prefetch): the
+// first config load of the client uses its outcome instead of calling again.
 //
 // onBatch(text) receives the JSON text of the events of one frame, or of several frames that arrived
 // back to back. After destroy the methods are replaced: getConfig and start reject with DESTROYED,
@@ -128,7 +131,7 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 		return nil, &Error{Code: CodeInvalidArgument, Description: "onBatch must be a function"}
 	}
 	logf := logger(options)
-	restOpts := restOptions{Logf: logf}
+	restOpts := restOptions{Logf: logf, Prefetch: prop(options, "prefetch")}
 	if t := prop(options, "restTimeout"); t.Type() == js.TypeNumber && t.Float() > 0 {
 		restOpts.Timeout = time.Duration(t.Float() * float64(time.Millisecond))
 	}

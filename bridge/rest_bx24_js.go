@@ -31,6 +31,17 @@ func newBX24Caller(lib js.Value, reg *funcRegistry) *bx24Caller {
 
 func (b *bx24Caller) name() string { return "BX24.callMethod" }
 
+func (b *bx24Caller) kind() string { return "bx24" }
+
+// answer implements restCaller: v is the result object callMethod called back with. The callback
+// form never rejects; a rejection is read like one of a promise-based library.
+func (b *bx24Caller) answer(v js.Value, rejected bool) (json.RawMessage, error) {
+	if rejected {
+		return nil, rejectionError(&rejection{Value: v}, "BX24.callMethod")
+	}
+	return bx24Answer(v)
+}
+
 // waitInit calls BX24.init once per caller and waits for its callback or for ctx.
 func (b *bx24Caller) waitInit(ctx context.Context) error {
 	b.initOnce.Do(b.startInit)
@@ -57,6 +68,13 @@ func (b *bx24Caller) startInit() {
 		b.initErr = err
 		b.readyOnce()
 	}
+}
+
+// prefetched implements prefetchAware: the loader called BX24.init and waited for it before it called
+// callMethod, so the library is ready and is not initialised again.
+func (b *bx24Caller) prefetched() {
+	b.initOnce.Do(func() {})
+	b.readyOnce()
 }
 
 // call implements restCaller.

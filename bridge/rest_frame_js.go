@@ -44,6 +44,16 @@ func (f *frameCaller) call(ctx context.Context, method string, params js.Value) 
 	return ajaxResultJSON(res)
 }
 
+func (f *frameCaller) kind() string { return "frame" }
+
+// answer implements restCaller.
+func (f *frameCaller) answer(v js.Value, rejected bool) (json.RawMessage, error) {
+	if rejected {
+		return nil, rejectionError(&rejection{Value: v}, "the B24Frame call")
+	}
+	return ajaxResultJSON(v)
+}
+
 // start begins the call and returns its Promise.
 func (f *frameCaller) start(method string, params js.Value) (p js.Value, err error) {
 	defer catchJS(&err, "failed to call the B24Frame")
@@ -129,6 +139,16 @@ func (f *funcCaller) call(ctx context.Context, method string, params js.Value) (
 	v, err := awaitPromise(ctx, f.reg, p)
 	if err != nil {
 		return nil, rejectionError(err, "the rest function")
+	}
+	return answerJSON(v, 0, true, "the rest function")
+}
+
+func (f *funcCaller) kind() string { return "function" }
+
+// answer implements restCaller.
+func (f *funcCaller) answer(v js.Value, rejected bool) (json.RawMessage, error) {
+	if rejected {
+		return nil, rejectionError(&rejection{Value: v}, "the rest function")
 	}
 	return answerJSON(v, 0, true, "the rest function")
 }

@@ -34,6 +34,8 @@ type restOptions struct {
 	Backoff []time.Duration
 	// Logf, when set, receives a line for each refresh and retry.
 	Logf func(format string, args ...any)
+	// Prefetch is the loader's config prefetch (see prefetch), or undefined.
+	Prefetch js.Value
 }
 
 // restCaller makes one attempt through one kind of REST library.
@@ -45,6 +47,13 @@ type restCaller interface {
 	refresh(ctx context.Context) error
 	// name is the library's name for error messages ("BX24.callMethod").
 	name() string
+	// kind is the library's kind as the loader's config prefetch names it: "function", "frame" or
+	// "bx24".
+	kind() string
+	// answer reads what one call settled with (the value a promise fulfilled or rejected with, or
+	// what a callback received) as call would: it lets a call started elsewhere (the loader's config
+	// prefetch) be finished exactly like one started by call.
+	answer(v js.Value, rejected bool) (json.RawMessage, error)
 }
 
 // errNoRefresh is returned by refresh when the library offers no way to renew the token.
@@ -53,8 +62,10 @@ var errNoRefresh = errors.New("the rest library cannot refresh the access token"
 // restAdapter implements client.REST over a restCaller: it converts params once per attempt, bounds
 // every attempt in time, refreshes the token once on a token error, and backs off on rate limits.
 type restAdapter struct {
-	caller restCaller
-	opts   restOptions
+	caller   restCaller
+	opts     restOptions
+	reg      *funcRegistry
+	prefetch *prefetch // the loader's config prefetch, nil when none was offered; used once
 }
 
 var _ client.REST = (*restAdapter)(nil)
@@ -97,7 +108,7 @@ func newREST(reg *funcRegistry, rest js.Value, opts restOptions) (_ client.REST,
 	default:
 		return nil, &Error{Code: CodeInvalidArgument, Description: "rest object has no callMethod: expected BX24, a B24Frame or a function"}
 	}
-	return &restAdapter{caller: c, opts: opts}, nil
+	return &restAdapter{caller: c, opts: opts, reg: reg, prefetch: newPrefetch(opts.Prefetch, c.kind())}, nil
 }
 
 // Call implements client.REST.
@@ -112,7 +123,7 @@ func (a *restAdapter) Call(ctx context.Context, method string, params map[string
 	refreshed := false
 	retries := 0
 	for {
-		answer, err := a.attempt(ctx, method, string(paramsJSON))
+		answer, err := a.attemptPrefetched(ctx, method, string(paramsJSON))
 		if err == nil {
 			return answer, nil
 		}

@@ -107,7 +107,7 @@ type modOptions struct {
 	// breakWebSocket makes the page replace the configs' websocket URLs with a path of the push
 	// server that answers every handshake with 404.
 	breakWebSocket bool
-	// client options of module.js's mt.create: disableWebSocket, timing overrides.
+	// client options of module.js's mt.create: disableWebSocket, timing overrides, prefetchConfig.
 	client map[string]any
 }
 

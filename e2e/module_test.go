@@ -417,7 +417,9 @@ func modRESTErrors(t *testing.T, b *browser.Browser, version int) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := startModule(t, b, version, modOptions{webhook: tc.webhook})
+			// The portal changes after the client was created: its config call must come from start(),
+			// not from the prefetch createPullClient makes.
+			r := startModule(t, b, version, modOptions{webhook: tc.webhook, client: map[string]any{"prefetchConfig": false}})
 			tc.prep(r.srv)
 			res := r.startResult(t)
 			assert.False(t, res.OK)

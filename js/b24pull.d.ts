@@ -53,6 +53,14 @@ export interface PullClientOptions {
   /** Time limit of one REST attempt, in milliseconds. Default: 30000. */
   restTimeout?: number;
   /**
+   * Start pull.application.config.get ({CACHE: 'N'}) through `rest` as soon as createPullClient is
+   * called, while the module loads, so that start() finds the config already there. The first config
+   * load of the client uses that answer when start() comes within 30 seconds; a failed answer gets
+   * the same token refresh and retries as the client's own call, and an unused one is dropped
+   * (destroy() drops it at once). Nothing of it is ever thrown or logged. Default: true.
+   */
+  prefetchConfig?: boolean;
+  /**
    * Overrides of the protocol's delays, in milliseconds (tests and demos shorten them). Unknown keys
    * and values of the wrong shape make createPullClient throw an Error with code INVALID_ARGUMENT.
    */

@@ -45,9 +45,8 @@ async function loadWasmExec() {
   }
 }
 
-// instantiate fetches and compiles the module. instantiateStreaming needs the application/wasm MIME
-// type, so any other type falls back to arrayBuffer; an HTTP error never falls back.
-async function instantiate(url, imports) {
+// fetchWasm starts fetching the module; it resolves with the response, or rejects with LOAD_FAILED.
+async function fetchWasm(url) {
   let response;
   try {
     response = await fetch(url, { credentials: 'same-origin' });
@@ -57,6 +56,13 @@ async function instantiate(url, imports) {
   if (!response.ok) {
     throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}: HTTP ${response.status}`);
   }
+  return response;
+}
+
+// instantiate compiles the fetched module. instantiateStreaming needs the application/wasm MIME
+// type, so any other type falls back to arrayBuffer; an HTTP error never falls back.
+async function instantiate(url, fetching, imports) {
+  const response = await fetching;
   const type = (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
   try {
     if (type === 'application/wasm' && typeof WebAssembly.instantiateStreaming === 'function') {
@@ -69,12 +75,15 @@ async function instantiate(url, imports) {
 }
 
 // startRuntime loads wasm_exec.js and the module, runs the Go program and waits for its readiness
-// signal. The runtime it returns records a crash (the Go program exiting) in rt.crashed and rejects
-// rt.exited with it; onCrash lets the shared load be retried.
+// signal. The module's fetch starts first, so that it overlaps the load of wasm_exec.js. The runtime
+// it returns records a crash (the Go program exiting) in rt.crashed and rejects rt.exited with it;
+// onCrash lets the shared load be retried.
 async function startRuntime(wasmUrl, onCrash) {
+  const fetching = fetchWasm(wasmUrl);
+  fetching.catch(() => {}); // reported by instantiate, or moot when wasm_exec.js failed first
   await loadWasmExec();
   const go = new globalThis.Go();
-  const instance = await instantiate(wasmUrl, go.importObject);
+  const instance = await instantiate(wasmUrl, fetching, go.importObject);
 
   const rt = { api: null, crashed: null, exited: null };
   let reject;
@@ -106,6 +115,103 @@ async function startRuntime(wasmUrl, onCrash) {
     throw pullError('LOAD_FAILED', 'b24pull: the module did not register its API');
   }
   return rt;
+}
+
+// ---- the config prefetch -------------------------------------------------------------------------
+
+// The first thing a started client needs is its config. createPullClient starts that REST call at
+// once, through the app's REST library, while the wasm is fetched and compiled; the client's first
+// config load takes its outcome (bridge/prefetch_js.go) instead of calling again.
+const CONFIG_METHOD = 'pull.application.config.get';
+const CONFIG_PARAMS = '{"CACHE":"N"}';
+// A prefetch not taken within this time is dropped: a later start calls again.
+const PREFETCH_MAX_AGE_MS = 30000;
+
+// restLibrary classifies the rest option as the Go side does (bridge/rest_js.go newREST).
+function restLibrary(rest) {
+  const lib = rest === undefined || rest === null ? globalThis.BX24 : rest;
+  if (typeof lib === 'function') return { kind: 'function', lib };
+  if (lib === null || typeof lib !== 'object') return null;
+  if (Reflect.has(lib, 'auth')) return { kind: 'frame', lib };
+  if (typeof lib.callMethod === 'function') return { kind: 'bx24', lib };
+  return null;
+}
+
+// frameCall returns frame.actions.v2.call when it has make; the actions getter throws on a frame
+// that is not initialised, which reads as "no actions".
+function frameCall(frame) {
+  try {
+    const call = frame.actions.v2.call;
+    return call && typeof call.make === 'function' ? call : null;
+  } catch {
+    return null;
+  }
+}
+
+// callConfig starts the config call the way the Go adapter would and returns a Promise of what it
+// settles with (for BX24: the result object its callback receives, or null when init or callMethod
+// threw, which the Go side reads as "no prefetch": its own call then reports the error).
+function callConfig(kind, lib) {
+  const params = JSON.parse(CONFIG_PARAMS);
+  switch (kind) {
+    case 'function':
+      return Promise.resolve(lib(CONFIG_METHOD, params));
+    case 'frame': {
+      const call = frameCall(lib);
+      return Promise.resolve(call ? call.make({ method: CONFIG_METHOD, params }) : lib.callMethod(CONFIG_METHOD, params));
+    }
+    default:
+      return new Promise((resolve) => {
+        const send = () => {
+          try {
+            lib.callMethod(CONFIG_METHOD, params, resolve);
+          } catch {
+            resolve(null);
+          }
+        };
+        try {
+          if (typeof lib.init === 'function') lib.init(send);
+          else send();
+        } catch {
+          resolve(null);
+        }
+      });
+  }
+}
+
+// prefetchConfig starts the config call and returns the object newClient takes as its prefetch
+// option, or null when the rest option is unusable or the call threw (the client then reports that
+// itself). Its outcome promise never rejects; take() hands it over once; discard() drops it.
+function prefetchConfig(rest) {
+  let outcome;
+  let kind;
+  try {
+    const found = restLibrary(rest);
+    if (!found) return null;
+    kind = found.kind;
+    outcome = callConfig(kind, found.lib).then(
+      (value) => (value === null && kind === 'bx24' ? null : { ok: true, value }),
+      (value) => ({ ok: false, value }),
+    );
+  } catch {
+    return null;
+  }
+  const drop = () => {
+    outcome = null;
+    clearTimeout(timer);
+  };
+  const timer = setTimeout(drop, PREFETCH_MAX_AGE_MS);
+  return {
+    kind,
+    method: CONFIG_METHOD,
+    params: CONFIG_PARAMS,
+    take() {
+      const taken = outcome;
+      drop();
+      return taken;
+    },
+    discard: drop,
+  };
 }
 
 // ---- subscriptions --------------------------------------------------------------------------------
@@ -284,22 +390,32 @@ export async function createPullClient(options = {}) {
   }
   const debug = options.debug === true;
   const wasmUrl = new URL(options.wasmUrl || 'b24pull.wasm', moduleBase).href;
-  const rt = await loadRuntime(wasmUrl);
-  if (rt.crashed) throw rt.crashed;
-
+  const prefetch = options.prefetchConfig === false ? null : prefetchConfig(options.rest);
   const subs = new Subscriptions(debug);
-  const goOptions = { rest: options.rest, debug, onBatch: (text) => subs.enqueue(text) };
-  for (const key of ['secure', 'disableWebSocket', 'restTimeout', 'timing']) {
-    if (options[key] !== undefined) goOptions[key] = options[key];
-  }
-  let inner;
   try {
-    inner = rt.api.newClient(goOptions);
+    const rt = await loadRuntime(wasmUrl);
+    if (rt.crashed) throw rt.crashed;
+    const goOptions = { rest: options.rest, debug, onBatch: (text) => subs.enqueue(text) };
+    for (const key of ['secure', 'disableWebSocket', 'restTimeout', 'timing']) {
+      if (options[key] !== undefined) goOptions[key] = options[key];
+    }
+    if (prefetch) goOptions.prefetch = prefetch;
+    let inner;
+    try {
+      inner = rt.api.newClient(goOptions);
+    } catch (err) {
+      throw rt.crashed || err;
+    }
+    if (inner instanceof Error) throw inner;
+    return wrapClient(rt, inner, subs, prefetch);
   } catch (err) {
-    throw rt.crashed || err;
+    if (prefetch) prefetch.discard();
+    throw err;
   }
-  if (inner instanceof Error) throw inner;
+}
 
+// wrapClient builds the public client over the Go client object inner.
+function wrapClient(rt, inner, subs, prefetch) {
   // call forwards an async method; a crash of the runtime rejects it even when Go never answers.
   const call = (name, ...args) => {
     if (rt.crashed) return Promise.reject(rt.crashed);
@@ -323,6 +439,7 @@ export async function createPullClient(options = {}) {
     stop: () => call('stop'),
     destroy: () => {
       subs.close();
+      if (prefetch) prefetch.discard();
       return call('destroy');
     },
     getStatus: () => get('getStatus'),

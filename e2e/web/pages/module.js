@@ -163,13 +163,14 @@ function errorFields(err) {
 
 const mt = {
   // create makes the page's client: {disableWebSocket, breakWebSocket: URL put in place of the
-  // config's websocket URLs, timing: overrides of the page's timing}.
+  // config's websocket URLs, timing: overrides of the page's timing, prefetchConfig}.
   async create(options = {}) {
     websocketOverride = options.breakWebSocket || null;
     state.client = await createPullClient({
       debug: true,
       timing: { ...timing, ...(options.timing || {}) },
       disableWebSocket: options.disableWebSocket === true,
+      prefetchConfig: options.prefetchConfig !== false,
     });
     subscribe(state.client);
     return state.client.getStats();
