@@ -17,8 +17,8 @@ import (
 // channels every connection subscribed from which id, so that a lost event can be explained. Channel
 // keys are kept as short fingerprints only.
 type soakTrace struct {
-	began time.Time
-	mu    sync.Mutex
+	began     time.Time
+	mu        sync.Mutex
 	pubs      map[string]soakStored // "shared#12" → where it went
 	subs      []soakSub
 	announced map[string]bool // channel fingerprints some config answer named
