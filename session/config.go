@@ -21,7 +21,7 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	m.loadAgain = false
 	m.stats.ConfigLoads++
 
-	old := m.cfg
+	old, oldFrom := m.cfg, m.cfgFrom
 	if old != nil {
 		cfg = keepNewerChannels(old, cfg)
 	}
@@ -44,6 +44,9 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
 		m.resume.MID = m.floor
 	}
+	if changed {
+		m.cfgFrom = m.resume.MID
+	}
 	if !again {
 		m.floorSet = false
 	}
@@ -54,11 +57,11 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	case m.conn == connNone && (changed || connect || !m.pending(tReconnect)):
 		if old != nil && changed {
 			// Rotated while no connection was open: what the old channels still hold is owed.
-			m.owe(old, m.rotated(old, cfg), m.leftAt(old))
+			m.owe(old, m.rotated(old, cfg), m.leftAt(old, oldFrom))
 		}
 		m.connect()
 	case m.conn != connNone && changed:
-		m.switchConnection(old, cfg)
+		m.switchConnection(old, cfg, oldFrom)
 	}
 	if changed {
 		m.expiredSeen = nil

@@ -191,6 +191,7 @@ func (m *Machine) channelExpire(params []byte) {
 				next.Channels.Shared = ch
 			}
 			m.cfg = &next
+			m.cfgFrom = m.resume.MID
 			if m.loading {
 				m.loadAgain = true // the answer on its way holds the channel just replaced
 			}

@@ -98,6 +98,7 @@ type Machine struct {
 	online   bool // has been online since Start
 
 	cfg           *protocol.Config
+	cfgFrom       string // the resume position when cfg was applied: its channels may hold messages from there
 	loading       bool
 	loadConnect   bool // connect once the config being loaded arrives
 	loadAgain     bool // a reload was asked for while one was in flight

@@ -75,13 +75,22 @@ func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
 }
 
 // leftAt is the position from which old's channels may hold messages this client has not received:
-// how far the last connection with old got (its dial position when nothing arrived), or the resume
-// position when old was never dialled.
-func (m *Machine) leftAt(old *protocol.Config) string {
+// how far the last connection with old got (its dial position when nothing arrived), or, when old
+// was never dialled, from: where the resume position stood when old was applied.
+func (m *Machine) leftAt(old *protocol.Config, from string) string {
 	if m.connCfg == old && old != nil {
 		return m.connMID
 	}
-	return m.resume.MID
+	return from
+}
+
+// earlier returns the older of two resume positions (a when they cannot be compared): replaying
+// more is safe, the overlap being skipped by the de-duplication window.
+func earlier(a, b string) string {
+	if isPushServerID(a) && isPushServerID(b) && b < a {
+		return b
+	}
+	return a
 }
 
 // owedIDs counts the rotated channels waiting for a catch-up.
@@ -140,19 +149,20 @@ func (m *Machine) openedForSwitch() {
 // switchConnection moves a connection to the channels of cfg. An open connection is drained first
 // (see above); one that is not open yet is replaced at once, owing its rotated channels. A rotation
 // during a switch already under way owes the channels of the config it replaces, which no connection
-// has subscribed yet: they are caught up on after the switch, before the newest config.
-func (m *Machine) switchConnection(old, cfg *protocol.Config) {
+// has subscribed yet: they are caught up on after the switch, before the newest config. oldFrom is
+// where the resume position stood when old was applied.
+func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 	if m.draining != nil || (m.catchingUp && m.conn == connConnecting) {
 		mid := m.drainMID
 		if m.draining == nil {
 			mid = m.resume.MID
 		}
-		m.owe(old, m.rotated(old, cfg), mid)
+		m.owe(old, m.rotated(old, cfg), earlier(mid, oldFrom))
 		return
 	}
 	wait := m.rotated(old, cfg)
 	if m.conn != connOpen || len(wait) == 0 {
-		m.owe(old, wait, m.leftAt(old))
+		m.owe(old, wait, m.leftAt(old, oldFrom))
 		m.disconnect(CloseConfigReplaced, "config replaced")
 		m.connect()
 		return

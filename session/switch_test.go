@@ -383,3 +383,20 @@ func TestChannelExpireWithATokenReloads(t *testing.T) {
 	requireNo[Disconnect](t, acts)
 	assert.Equal(t, sharedID, h.m.Config().Channels.Shared.ID)
 }
+
+// TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied: a config that was applied but never
+// dialled (a catch-up of an older one came first) and is then replaced is caught up on from where the
+// resume position stood when it was applied, not from the newer reload's floor.
+func TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied(t *testing.T) {
+	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, _ := rotatedWhileDown(t, Options{}, defaultSpec()) // catching up on sharedID; newShare applied at mid 10
+	require.True(t, h.m.catchingUp)
+	h.m.resume.MID = mid(20) // the next reload begins further on
+	h.m.reload(false)
+	requireAction[LoadConfig](t, h.m.finish())
+	s := defaultSpec()
+	s.shared = newest
+	h.m.ConfigLoaded(h.config(s), h.now)
+	require.Len(t, h.m.owed, 2)
+	assert.Equal(t, mid(10), h.m.owed[1].mid, "newShare carried messages from mid 10 on")
+}
