@@ -30,9 +30,12 @@ const switchDrainTimeout = 2 * time.Second
 // may have left the server's store): the wait is short, because the new channels wait behind it.
 const catchUpDrainTimeout = time.Second
 
-// maxCatchUpDials bounds the catch-up dials for one set of rotated channels: a server that is down
-// across the rotation is tried again with the next reconnects, but not for ever.
-const maxCatchUpDials = 3
+// maxCatchUpOpens bounds the catch-up connections for one set of rotated channels that opened and
+// were lost before the rotated channels' last word. A catch-up dial that does not open is not
+// counted: it alternates with a dial of the new config, and the first of them to open ends the
+// retries (a catch-up drains, a new connection gives the old channels up), so while the server is
+// down the catch-up is tried again with every reconnect.
+const maxCatchUpOpens = 3
 
 // maxOwed bounds the configs waiting for a catch-up (rotations while a switch is under way).
 const maxOwed = 4
@@ -42,7 +45,7 @@ type owedChannels struct {
 	cfg   *protocol.Config // the config that held them: its URLs and signed ids
 	ids   map[string]bool  // the rotated ids still to drain
 	mid   string           // where the catch-up, and the connection after it, resume from
-	dials int              // catch-up dials so far
+	opens int              // catch-up connections opened so far
 	skip  bool             // the last catch-up was refused: the next dial uses the new config
 }
 
@@ -115,12 +118,11 @@ func (m *Machine) dialConfig() *protocol.Config {
 	case o.skip:
 		o.skip = false
 		return m.cfg
-	case o.dials >= maxCatchUpDials:
-		m.logf("catch-up of %d rotated channel(s) given up after %d dials", m.owedIDs(), o.dials)
+	case o.opens >= maxCatchUpOpens:
+		m.logf("catch-up of %d rotated channel(s) given up after %d connections", m.owedIDs(), o.opens)
 		m.owed = nil
 		return m.cfg
 	}
-	o.dials++
 	m.catchingUp = true
 	m.resume.MID = o.mid
 	m.logf("catching up on %d rotated channel(s) before connecting with the new config", len(o.ids))
@@ -134,6 +136,7 @@ func (m *Machine) openedForSwitch() {
 	case len(m.owed) == 0:
 	case m.catchingUp:
 		o := m.owed[0]
+		o.opens++
 		m.draining = make(map[string]bool, len(o.ids))
 		for id := range o.ids {
 			m.draining[id] = true

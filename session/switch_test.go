@@ -173,11 +173,11 @@ func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
 }
 
 // TestCatchUpRetriedWhileTheServerIsDown: while both dials fail, each reconnect tries the catch-up
-// first, up to maxCatchUpDials times; then only the new config is dialled.
+// first; the first connection that opens ends it.
 func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
 	var dials []string
-	for i := 0; i < 2*maxCatchUpDials+2; i++ {
+	for i := 0; i < 8; i++ {
 		if strings.Contains(c.URL, newShare) {
 			dials = append(dials, "new")
 		} else {
@@ -197,7 +197,12 @@ func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 		h.now = h.m.deadlines[tReconnect]
 		c = requireAction[Connect](t, h.m.Tick(h.now))
 	}
-	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "new", "new"}, dials)
+	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "old", "new"}, dials)
+	require.Len(t, h.m.owed, 1)
+	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the server is back: the catch-up comes first")
+	h.m.Opened(c.Gen, h.now)
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(13), false, h.now))
+	assert.Contains(t, next.URL, newShare)
 	assert.Empty(t, h.m.owed)
 }
 
@@ -399,4 +404,21 @@ func TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied(t *testing.T) {
 	h.m.ConfigLoaded(h.config(s), h.now)
 	require.Len(t, h.m.owed, 2)
 	assert.Equal(t, mid(10), h.m.owed[1].mid, "newShare carried messages from mid 10 on")
+}
+
+// TestCatchUpGivenUpAfterRepeatedCuts: catch-up connections that open and are lost before the
+// rotated channel's last word are tried maxCatchUpOpens times; then the new config is dialled.
+func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	for i := 0; i < maxCatchUpOpens; i++ {
+		require.Contains(t, c.URL, url.QueryEscape(sharedID), "catch-up %d", i+1)
+		h.m.Opened(c.Gen, h.now)
+		h.m.Frame(c.Gen, textMsg(mid(12+i), "application", "a", `{}`), false, h.now)
+		h.now = h.now.Add(5 * time.Second)
+		h.m.Closed(c.Gen, 1006, h.now)
+		h.now = h.m.deadlines[tReconnect]
+		c = requireAction[Connect](t, h.m.Tick(h.now))
+	}
+	assert.Contains(t, c.URL, newShare)
+	assert.Empty(t, h.m.owed)
 }
