@@ -92,16 +92,16 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 // late duplicate cannot make the next connection replay more than needed; opaque ids (JSON-RPC)
 // follow arrival order.
 func (m *Machine) advanceMID(mid string) {
-	m.resume.MID = later(m.resume.MID, mid)
-	m.connMID = later(m.connMID, mid)
-}
-
-// later returns next unless both are push server ids and next is not after cur.
-func later(cur, next string) string {
-	if isPushServerID(next) && isPushServerID(cur) && next <= cur {
-		return cur
+	if !isPushServerID(mid) {
+		m.resume.MID, m.connMID = mid, mid
+		return
 	}
-	return next
+	if mid > m.resume.MID || !isPushServerID(m.resume.MID) {
+		m.resume.MID = mid
+	}
+	if mid > m.connMID || !isPushServerID(m.connMID) {
+		m.connMID = mid
+	}
 }
 
 func isPushServerID(s string) bool {
