@@ -5,8 +5,6 @@ package bridge
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"sync"
 	"syscall/js"
 )
@@ -83,10 +81,7 @@ func (a *restAdapter) attemptPrefetched(ctx context.Context, method, paramsJSON 
 	defer cancel()
 	o, err := awaitPromise(actx, a.reg, promise)
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, &Error{Code: CodeTimeout, Description: fmt.Sprintf("%s gave no answer to %s within %s", a.caller.name(), method, a.opts.Timeout), Err: err}
-		}
-		return nil, err
+		return nil, a.timedOut(ctx, method, err)
 	}
 	ok := prop(o, "ok")
 	if o.Type() != js.TypeObject || ok.Type() != js.TypeBoolean {

@@ -162,10 +162,19 @@ func (a *restAdapter) attempt(ctx context.Context, method, paramsJSON string) (j
 		return nil, err
 	}
 	answer, err := a.caller.call(actx, method, params)
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil, &Error{Code: CodeTimeout, Description: fmt.Sprintf("%s gave no answer to %s within %s", a.caller.name(), method, a.opts.Timeout), Err: err}
+	if err != nil {
+		err = a.timedOut(ctx, method, err)
 	}
 	return answer, err
+}
+
+// timedOut turns err into a TIMEOUT error when it is the per-call timeout that ended a call of
+// method (and not ctx, the caller's own context); any other err is returned as is.
+func (a *restAdapter) timedOut(ctx context.Context, method string, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Description: fmt.Sprintf("%s gave no answer to %s within %s", a.caller.name(), method, a.opts.Timeout), Err: err}
+	}
+	return err
 }
 
 // refresh renews the access token, bounded by opts.Timeout.
