@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/b24pull/b24pull/client"
 	"github.com/b24pull/b24pull/internal/browser"
 	"github.com/b24pull/b24pull/internal/webdeps"
 	"github.com/b24pull/b24pull/protocol"
@@ -123,25 +124,11 @@ type modRun struct {
 	infos   []string // getDebugInfo() snapshots taken during the run
 }
 
-// modStats is what getStats() returns.
-type modStats struct {
-	Messages          int64  `json:"messages"`
-	DuplicatesSkipped int64  `json:"duplicatesSkipped"`
-	GarbageFrames     int64  `json:"garbageFrames"`
-	Frames            int64  `json:"frames"`
-	Connects          int64  `json:"connects"`
-	Reconnects        int64  `json:"reconnects"`
-	Renewals          int64  `json:"renewals"`
-	ConfigLoads       int64  `json:"configLoads"`
-	LastMid           string `json:"lastMid"`
-	LastCloseCode     int    `json:"lastCloseCode"`
-	LastError         string `json:"lastError"`
-	Status            string `json:"status"`
-	Transport         string `json:"transport"`
-	Wire              string `json:"wire"`
-	Goroutines        int64  `json:"goroutines"`
-	JSFuncs           int64  `json:"jsFuncs"`
-	RuntimeGoroutines int64  `json:"runtimeGoroutines"`
+// pageStats is what getStats() returns: the client's counters and the bridge's.
+type pageStats struct {
+	client.Stats
+	JSFuncs           int64 `json:"jsFuncs"`
+	RuntimeGoroutines int64 `json:"runtimeGoroutines"`
 }
 
 // startModule starts a stand-in of version serving the page, opens the page and creates the client
@@ -324,8 +311,8 @@ func (r *modRun) assertExactlyOnce(t *testing.T) {
 	assert.Zero(t, got.Unkeyed, "events of module %s without a key were delivered", modModule)
 }
 
-func (r *modRun) stats(t *testing.T) modStats {
-	var s modStats
+func (r *modRun) stats(t *testing.T) pageStats {
+	var s pageStats
 	require.NoError(t, r.page.Eval(r.ctx, `mt.stats()`, &s))
 	return s
 }

@@ -232,25 +232,8 @@ func (r *relRun) probe(t *testing.T) relProbe {
 	return p
 }
 
-// relStats is the part of getStats() the reliability tests read.
-type relStats struct {
-	Messages          int64  `json:"messages"`
-	DuplicatesSkipped int64  `json:"duplicatesSkipped"`
-	GarbageFrames     int64  `json:"garbageFrames"`
-	Frames            int64  `json:"frames"`
-	Connects          int64  `json:"connects"`
-	Reconnects        int64  `json:"reconnects"`
-	Renewals          int64  `json:"renewals"`
-	ConfigLoads       int64  `json:"configLoads"`
-	LastCloseCode     int    `json:"lastCloseCode"`
-	LastError         string `json:"lastError"`
-	Status            string `json:"status"`
-	Transport         string `json:"transport"`
-	Wire              string `json:"wire"`
-}
-
-func (r *relRun) stats(t *testing.T) relStats {
-	var s relStats
+func (r *relRun) stats(t *testing.T) pageStats {
+	var s pageStats
 	r.eval(t, `soak.stats()`, &s)
 	return s
 }
