@@ -70,6 +70,11 @@ func (m *Machine) connect() {
 		m.disconnect(CloseConfigReplaced, "reconnect")
 	}
 	dial := m.dialConfig()
+	if dial == m.cfg && m.connCfg != m.cfg {
+		// The first connection with this config: its channels may hold messages from where it was
+		// applied, though connections with older configs (a drain, a catch-up) moved the position since.
+		m.resume.MID = m.earlier(m.resume.MID, m.cfgFrom)
+	}
 	m.connCfg, m.connMID = dial, m.resume.MID
 	url, err := dial.ConnectionURL(m.transport, m.opts.Secure, m.resume)
 	if err != nil {

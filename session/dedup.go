@@ -1,11 +1,15 @@
 package session
 
-// dedup remembers the last n message ids. It is kept across reconnects, channel rotations and
-// stop/start, so that a replay overlapping what was already delivered is skipped.
+// dedup remembers the last n message ids, in the order they arrived, with the server time each was
+// published at. It is kept across reconnects, channel rotations and stop/start, so that a replay
+// overlapping what was already delivered is skipped. The times let a switch to a channel the client
+// learnt of late resume from before that channel began (see Machine.before).
 type dedup struct {
-	ring []string
-	next int
-	seen map[string]struct{}
+	ring  []string
+	times []float64 // server_time_unix of ring[i]; 0 when the message carried none
+	next  int
+	count uint64            // ids recorded so far: the arrival number of the next one
+	seen  map[string]uint64 // id → its arrival number
 }
 
 // DefaultDedupWindow is how many message ids are remembered. The reference clients keep 10, which a
@@ -16,11 +20,12 @@ func newDedup(n int) *dedup {
 	if n <= 0 {
 		n = DefaultDedupWindow
 	}
-	return &dedup{ring: make([]string, n), seen: make(map[string]struct{}, n)}
+	return &dedup{ring: make([]string, n), times: make([]float64, n), seen: make(map[string]uint64, n)}
 }
 
-// add records id and reports whether it is new. An empty id is always new and never recorded.
-func (d *dedup) add(id string) bool {
+// add records id, published at server time t (unix seconds, 0 when unknown), and reports whether it
+// is new. An empty id is always new and never recorded.
+func (d *dedup) add(id string, t float64) bool {
 	if id == "" {
 		return true
 	}
@@ -30,14 +35,45 @@ func (d *dedup) add(id string) bool {
 	if old := d.ring[d.next]; old != "" {
 		delete(d.seen, old)
 	}
-	d.ring[d.next] = id
-	d.seen[id] = struct{}{}
+	d.ring[d.next], d.times[d.next] = id, t
+	d.seen[id] = d.count
+	d.count++
 	d.next = (d.next + 1) % len(d.ring)
 	return true
 }
 
+// arrival returns the arrival number of a remembered id.
+func (d *dedup) arrival(id string) (uint64, bool) {
+	n, ok := d.seen[id]
+	return n, ok
+}
+
+// before returns the newest id, among the last half of the window, published before server time t.
+// When every one of them is newer, it returns the oldest of them: replaying from further back could
+// bring messages that have left the window, and deliver them twice. ok is false when no id is
+// remembered.
+func (d *dedup) before(t float64) (id string, ok bool) {
+	span := len(d.ring) / 2
+	if span < 1 {
+		span = 1
+	}
+	i := d.next
+	for k := 0; k < span; k++ {
+		i = (i - 1 + len(d.ring)) % len(d.ring)
+		if d.ring[i] == "" {
+			break
+		}
+		id, ok = d.ring[i], true
+		if tt := d.times[i]; tt > 0 && tt < t {
+			return id, true
+		}
+	}
+	return id, ok
+}
+
 func (d *dedup) reset() {
 	clear(d.ring)
+	clear(d.times)
 	clear(d.seen)
 	d.next = 0
 }

@@ -78,13 +78,14 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 		if ack && msg.MID != "" && m.gen == gen {
 			m.send(protocol.Mack(msg.MID), false)
 		}
-		if !m.dedup.add(msg.MID) {
+		stu := serverTimeUnix(msg.Extra)
+		if !m.dedup.add(msg.MID, stu) {
 			m.stats.DuplicatesSkipped++
 			continue
 		}
 		// A system command in the middle of a frame may replace the connection; the messages after
 		// it were still sent to this client and are dispatched.
-		m.dispatch(msg)
+		m.dispatch(msg, stu)
 	}
 }
 
@@ -116,14 +117,16 @@ func isPushServerID(s string) bool {
 	return true
 }
 
-func (m *Machine) dispatch(msg *protocol.Message) {
+// dispatch hands a new message to its subscribers, or handles it when it is a system command. stu is
+// its extra.server_time_unix, 0 when it carries none.
+func (m *Machine) dispatch(msg *protocol.Message, stu float64) {
 	module := lowerASCII(msg.ModuleID)
 	typ := route(module, msg.Sender)
 	if typ == "system" {
 		m.system(msg)
 		return
 	}
-	ago, hasAgo := serverTimeAgo(msg.Extra, m.now, m.cfg.TimeShift)
+	ago, hasAgo := serverTimeAgo(stu, m.now, m.cfg.TimeShift)
 	if typ == TypeOnline && hasAgo && ago >= onlineMaxAge {
 		m.stats.StaleOnline++
 		return
@@ -190,7 +193,9 @@ func (m *Machine) channelExpire(params []byte) {
 			} else {
 				next.Channels.Shared = ch
 			}
+			old := m.cfg
 			m.cfg = &next
+			m.fromNewChannels(old, m.cfg)
 			m.cfgFrom = m.resume.MID
 			if m.loading {
 				m.loadAgain = true // the answer on its way holds the channel just replaced

@@ -116,7 +116,7 @@ func TestChannelExpireReloadsOtherwise(t *testing.T) {
 			// rotated channels: reconnect at once, resuming
 			requireAction[LoadConfig](t, h.m.Frame(gen, channelExpireN(51, tc.params), false, h.now))
 			s := defaultSpec()
-			s.shared = newShare
+			s.shared, s.start = newShare, t0.Add(time.Hour)
 			acts = h.m.ConfigLoaded(h.config(s), h.now)
 			if _, ok := find[Disconnect](acts); !ok {
 				// the notice was for another channel: the switch waits for the rotated one's last word
@@ -291,7 +291,7 @@ func TestResetForgetsResumeAndDedup(t *testing.T) {
 	h.m.Stop(h.now)
 	h.m.Reset()
 	assert.Empty(t, h.m.Resume().MID)
-	assert.True(t, h.m.dedup.add(mid(1)))
+	assert.True(t, h.m.dedup.add(mid(1), 0))
 }
 
 func TestNoTransport(t *testing.T) {

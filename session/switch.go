@@ -87,13 +87,48 @@ func (m *Machine) leftAt(old *protocol.Config, from string) string {
 	return from
 }
 
-// earlier returns the older of two resume positions (a when they cannot be compared): replaying
-// more is safe, the overlap being skipped by the de-duplication window.
-func earlier(a, b string) string {
-	if isPushServerID(a) && isPushServerID(b) && b < a {
+// earlier returns the older of two resume positions: replaying more is safe, the overlap being
+// skipped by the de-duplication window. Push server ids compare as numbers; opaque ids (JSON-RPC) by
+// the order they arrived in, when both are still remembered. Otherwise a is kept.
+func (m *Machine) earlier(a, b string) string {
+	if isPushServerID(a) && isPushServerID(b) {
+		if b < a {
+			return b
+		}
+		return a
+	}
+	na, okA := m.dedup.arrival(a)
+	nb, okB := m.dedup.arrival(b)
+	if okA && okB && nb < na {
 		return b
 	}
 	return a
+}
+
+// channelStartMargin is how long before a channel's start its first messages may have been given
+// ids: the portal publishes from several processes, and the start it reports is cut to the second.
+const channelStartMargin = time.Second
+
+// fromNewChannels moves the resume position back, when cfg holds a channel that old did not, to
+// before that channel began. Ids are global across channels: while the client was subscribed
+// elsewhere (catching up on an older config, or waiting for the answer that named the channel), the
+// other channels' messages moved the position past messages already sent to the new one. The
+// server times of the messages received tell which position came before the channel's start.
+func (m *Machine) fromNewChannels(old, cfg *protocol.Config) {
+	have := channelIDSet(old)
+	var start time.Time
+	for _, ch := range []*protocol.Channel{cfg.Channels.Private, cfg.Channels.Shared} {
+		if ch != nil && ch.ID != "" && !have[ch.ID] && !ch.Start.IsZero() && (start.IsZero() || ch.Start.Before(start)) {
+			start = ch.Start
+		}
+	}
+	if start.IsZero() {
+		return
+	}
+	t := float64(start.Add(-channelStartMargin).UnixMilli()) / 1000
+	if id, ok := m.dedup.before(t); ok {
+		m.resume.MID = m.earlier(m.resume.MID, id)
+	}
 }
 
 // owedIDs counts the rotated channels waiting for a catch-up.
@@ -160,7 +195,7 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 		if m.draining == nil {
 			mid = m.resume.MID
 		}
-		m.owe(old, m.rotated(old, cfg), earlier(mid, oldFrom))
+		m.owe(old, m.rotated(old, cfg), m.earlier(mid, oldFrom))
 		return
 	}
 	wait := m.rotated(old, cfg)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -421,4 +422,101 @@ func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
 	}
 	assert.Contains(t, c.URL, newShare)
 	assert.Empty(t, h.m.owed)
+}
+
+// newPriv is a private channel the portal created after the harness's configs.
+const newPriv = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.f231f9b4a84e3ee57ab206acf67cd39ac734a404"
+
+// textMsgAt builds one legacy text piece published at server time at.
+func textMsgAt(mid string, at time.Time, module, command, params string) []byte {
+	body := fmt.Sprintf(`{"module_id":%q,"command":%q,"params":%s,"extra":{"server_time_unix":%.3f}}`,
+		module, command, params, float64(at.UnixMilli())/1000)
+	return protocol.EncodeText(protocol.TextEnvelope{ID: 1, MID: mid, Channel: "-", Tag: "1", Time: "x", Text: json.RawMessage(body)})
+}
+
+// receiveTimed feeds messages 1..n on gen, message i published at t0 + 10.5 s + i s.
+func receiveTimed(h *harness, gen, n int) {
+	for i := 1; i <= n; i++ {
+		h.m.Frame(gen, textMsgAt(mid(i), t0.Add(10500*time.Millisecond+time.Duration(i)*time.Second), "application", "c", `{}`), false, h.now)
+	}
+}
+
+// TestLateNamedChannelResumesFromItsStart: a config names a private channel the portal created while
+// the client still received other channels' messages (its channel_expire went to a channel the client
+// no longer listened to). The connection to it resumes from before the channel's start, less a margin,
+// not from where the reload began: the messages received meanwhile have newer ids than the new
+// channel's first ones.
+func TestLateNamedChannelResumesFromItsStart(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	receiveTimed(h, gen, 11) // message i at t0+10.5s+i
+	expire := textMsgAt(mid(12), t0.Add(22500*time.Millisecond), "pull", "channel_expire", `{"action":"get_config","channel":{"id":"`+privID+`","type":"private"}}`)
+	requireAction[LoadConfig](t, h.m.Frame(gen, expire, false, h.now))
+	s := defaultSpec()
+	s.private, s.start = newPriv, t0.Add(15*time.Second)
+	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	requireAction[Disconnect](t, acts)
+	c := requireAction[Connect](t, acts)
+	assert.Contains(t, c.URL, newPriv)
+	// the newest message published before start − channelStartMargin (t0+14s) is 3 (t0+13.5s)
+	assert.Equal(t, mid(3), query(t, c.URL).Get("mid"))
+}
+
+// TestCatchUpThenLateNamedChannel: when a catch-up on the previous config comes first, the connection
+// after it still starts from before the new channel's start, not from where the catch-up got.
+func TestCatchUpThenLateNamedChannel(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	receiveTimed(h, gen, 11)
+	requireAction[LoadConfig](t, h.advance(h.m.deadlines[tRenew].Sub(h.now)))
+	h.m.Closed(gen, 1006, h.now)
+	next := s
+	next.shared, next.start = newShare, t0.Add(15*time.Second)
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(next), h.now))
+	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"), "the catch-up starts where the old connection got")
+	h.m.Opened(c.Gen, h.now)
+	c = requireAction[Connect](t, h.m.Frame(c.Gen, channelExpireN(12, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now))
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(3), query(t, c.URL).Get("mid"), "the new channel is joined from before its start")
+}
+
+// TestLateNamedChannelOlderThanTheWindow: when every message still remembered is newer than the new
+// channel's start, the position goes back as far as the de-duplication window safely allows (its
+// newer half), not further: a replay from beyond it would deliver messages twice.
+func TestLateNamedChannelOlderThanTheWindow(t *testing.T) {
+	h := newHarness(t, Options{DedupWindow: 8})
+	gen := h.start(defaultSpec())
+	receiveTimed(h, gen, 11)
+	requireAction[LoadConfig](t, h.m.Frame(gen, channelExpireN(12, `{"action":"get_config","channel":{"id":"`+privID+`","type":"private"}}`), false, h.now))
+	s := defaultSpec()
+	s.private = newPriv // started at t0, before every message
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	// remembered in arrival order: 5..12; the newer half is 9..12
+	assert.Equal(t, mid(9), query(t, c.URL).Get("mid"))
+}
+
+// TestUnchangedChannelsKeepThePosition: a config whose channels the client already had (only the
+// other one rotated, or none) moves nothing back.
+func TestUnchangedChannelsKeepThePosition(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	receiveTimed(h, gen, 11)
+	requireAction[LoadConfig](t, h.advance(h.m.deadlines[tRenew].Sub(h.now)))
+	h.m.Closed(gen, 1006, h.now)
+	next := s
+	next.start = h.now // the same ids renewed: nothing rotated
+	acts := h.m.ConfigLoaded(h.config(next), h.now)
+	for i := 0; i < 60; i++ {
+		if _, ok := find[Connect](acts); ok {
+			break
+		}
+		acts = h.advance(time.Second)
+	}
+	c := requireAction[Connect](t, acts)
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
 }

@@ -1,0 +1,45 @@
+package session
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDedupBefore(t *testing.T) {
+	d := newDedup(6)
+	_, ok := d.before(100)
+	assert.False(t, ok, "nothing remembered")
+
+	d.add("a", 10)
+	d.add("b", 0) // no server time: never chosen for its time
+	d.add("c", 20)
+	d.add("d", 30)
+	id, ok := d.before(25)
+	assert.True(t, ok)
+	assert.Equal(t, "c", id, "the newest published before the time")
+	id, _ = d.before(20.5)
+	assert.Equal(t, "c", id)
+	id, _ = d.before(15)
+	assert.Equal(t, "b", id, "the window's newer half is b, c, d: its oldest when all are newer")
+
+	d.add("e", 40)
+	d.add("f", 50)
+	d.add("g", 60) // evicts a
+	id, _ = d.before(1)
+	assert.Equal(t, "e", id, "never further back than the newer half of the window")
+	assert.True(t, d.add("a", 10), "evicted ids are new again")
+}
+
+// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; the older of two
+// remembered ones is the one that arrived first, and an unknown one leaves the position alone.
+func TestEarlierComparesOpaqueIDsByArrival(t *testing.T) {
+	m := New(Options{})
+	m.dedup.add("x9", 1)
+	m.dedup.add("a1", 2)
+	assert.Equal(t, "x9", m.earlier("a1", "x9"))
+	assert.Equal(t, "x9", m.earlier("x9", "a1"))
+	assert.Equal(t, "a1", m.earlier("a1", "unknown"))
+	assert.Equal(t, mid(3), m.earlier(mid(7), mid(3)), "push server ids compare as numbers")
+	assert.Equal(t, mid(3), m.earlier(mid(3), mid(7)))
+}
