@@ -48,25 +48,34 @@ func (d *dedup) arrival(id string) (uint64, bool) {
 	return n, ok
 }
 
-// before returns the newest id, among the last half of the window, published before server time t.
-// When every one of them is newer, it returns the oldest of them: replaying from further back could
-// bring messages that have left the window, and deliver them twice. ok is false when no id is
-// remembered.
+// before returns a position from which a replay brings every message published from server time t
+// on: the id that arrived just before the first one (in arrival order) published at or after t, or
+// the newest id when none was. Arrival order, not the ids' times, decides, so that a message
+// published late with an early time (a portal process that took long to send it) does not pass for
+// the last one before t. The search stays within the newer half of the window, whose oldest id is
+// the answer when every id in it is that recent: replaying from further back could bring messages
+// that have left the window, and deliver them twice. ok is false when no id is remembered.
 func (d *dedup) before(t float64) (id string, ok bool) {
 	span := len(d.ring) / 2
 	if span < 1 {
 		span = 1
 	}
 	i := d.next
+	after := false // the id visited last (the next newer one) was published at or after t
+	oldest := ""
 	for k := 0; k < span; k++ {
 		i = (i - 1 + len(d.ring)) % len(d.ring)
 		if d.ring[i] == "" {
 			break
 		}
-		id, ok = d.ring[i], true
-		if tt := d.times[i]; tt > 0 && tt < t {
-			return id, true
+		if !ok || after {
+			id, ok = d.ring[i], true
 		}
+		oldest = d.ring[i]
+		after = d.times[i] >= t
+	}
+	if after {
+		id = oldest
 	}
 	return id, ok
 }

@@ -23,11 +23,18 @@ func TestDedupBefore(t *testing.T) {
 	id, _ = d.before(15)
 	assert.Equal(t, "b", id, "the window's newer half is b, c, d: its oldest when all are newer")
 
+	d.add("x", 5) // published early, arrived late: not the last message before 25
+	id, _ = d.before(25)
+	assert.Equal(t, "c", id, "the one that arrived just before the first published at or after the time")
+
 	d.add("e", 40)
 	d.add("f", 50)
-	d.add("g", 60) // evicts a
+	d.add("g", 60) // evicts a, b
 	id, _ = d.before(1)
 	assert.Equal(t, "e", id, "never further back than the newer half of the window")
+	d.add("y", 1) // the newer half is now f, g, y
+	id, _ = d.before(50)
+	assert.Equal(t, "f", id, "the oldest of the half when the oldest in it is recent")
 	assert.True(t, d.add("a", 10), "evicted ids are new again")
 }
 
