@@ -31,7 +31,8 @@ type module struct {
 //
 // newClient(options) returns a client object (see newClient), or an Error with code INVALID_ARGUMENT
 // when the options are unusable: Go cannot throw into JavaScript, so the loader throws it.
-// runtimeStats() returns {jsFuncs, goroutines} for the whole program.
+// runtimeStats() returns {jsFuncs, goroutines, heapLive, gcCycles} for the whole program (see
+// heapMetrics): what a leak test watches.
 func Export() js.Value { return newModule().obj }
 
 // newModule builds the module object and the stand-ins.
@@ -47,6 +48,9 @@ func newModule() *module {
 		o := js.Global().Get("Object").New()
 		o.Set("jsFuncs", LiveFuncs())
 		o.Set("goroutines", runtime.NumGoroutine())
+		heap := heapMetrics()
+		o.Set("heapLive", heap.live)
+		o.Set("gcCycles", heap.cycles)
 		return o
 	}))
 	async := m.mustFunc(func(js.Value, []js.Value) any { return rejectedPromise(errDestroyed) })

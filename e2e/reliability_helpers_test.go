@@ -223,6 +223,8 @@ type relProbe struct {
 	Timers            int   `json:"timers"`
 	Listeners         int   `json:"listeners"`
 	WasmMemory        int64 `json:"wasmMemory"`
+	HeapLive          int64 `json:"heapLive"` // Go heap found live by the last collection
+	GCCycles          int64 `json:"gcCycles"`
 	Sockets           int   `json:"sockets"`
 }
 

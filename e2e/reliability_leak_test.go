@@ -15,19 +15,25 @@ import (
 
 // Leak test sizes and tolerances. The Go heap of the module grows in steps and never returns memory
 // to the browser, so wasm memory may grow by a few heap steps between samples; a leak of one
-// connection's worth per cycle (tens of kilobytes) would exceed relMemorySlack many times over.
+// connection's worth per cycle (tens of kilobytes) would exceed relMemorySlack many times over. The
+// live heap (what the last collection kept, about 0.3 MB here) is the finer measure: it is compared
+// between the two halves of the start/stop cycles, so that the baseline comes after collections
+// too. A sample may fall in the middle of a cycle and hold one running client; a leak of 512 bytes
+// per cycle would still exceed relHeapSlack over the second half.
 const (
 	relStartStopCycles = 1000
 	relClientCycles    = 100
 	relWarmup          = 20
 	relMemorySlack     = 8 << 20
+	relHeapSlack       = 256 << 10
 	relTimerSlack      = 2 // the Go scheduler's own wake-up timer may be pending at a sample
 )
 
 // TestReliabilityNoLeaks runs 1,000 start()/stop() cycles on one client and 100
 // createPullClient()/start()/destroy() cycles in the same page, and checks that nothing grows:
 // goroutines (the client's and the program's), live js.Funcs, pending JavaScript timers, the
-// client's timers, listeners on window/document/navigator, and wasm memory beyond a fixed slack.
+// client's timers, listeners on window/document/navigator, the Go heap left live by a collection, and
+// wasm memory beyond a fixed slack.
 func TestReliabilityNoLeaks(t *testing.T) {
 	b := relBrowser(t, false)
 	r := relStart(t, b, relOptions{
@@ -49,8 +55,12 @@ func TestReliabilityNoLeaks(t *testing.T) {
 	t.Logf("before: %+v", before)
 
 	began := time.Now()
-	r.eval(t, `soak.cycles(`+strconv.Itoa(relStartStopCycles)+`)`, &res)
-	require.Equal(t, relStartStopCycles, res.Done, "start/stop cycles failed: %+v", res.Error)
+	r.eval(t, `soak.cycles(`+strconv.Itoa(relStartStopCycles/2)+`)`, &res)
+	require.Equal(t, relStartStopCycles/2, res.Done, "start/stop cycles failed: %+v", res.Error)
+	half := relSettled(t, r)
+	t.Logf("after %d start/stop cycles (%v): %+v", relStartStopCycles/2, time.Since(began).Round(time.Millisecond), half)
+	r.eval(t, `soak.cycles(`+strconv.Itoa(relStartStopCycles/2)+`)`, &res)
+	require.Equal(t, relStartStopCycles/2, res.Done, "start/stop cycles failed: %+v", res.Error)
 	mid := relSettled(t, r)
 	t.Logf("after %d start/stop cycles (%v): %+v", relStartStopCycles, time.Since(began).Round(time.Millisecond), mid)
 
@@ -69,7 +79,11 @@ func TestReliabilityNoLeaks(t *testing.T) {
 		assert.LessOrEqual(t, p.Timers, before.Timers+relTimerSlack, "pending JavaScript timers")
 		assert.LessOrEqual(t, p.Listeners, before.Listeners, "listeners on window, document or navigator")
 		assert.LessOrEqual(t, p.WasmMemory, before.WasmMemory+relMemorySlack, "wasm memory")
+		assert.LessOrEqual(t, p.HeapLive, half.HeapLive+relHeapSlack, "Go heap live after a collection, against the first half's")
 	}
+	assert.Greater(t, half.GCCycles, before.GCCycles, "a collection ran during the first half: the baseline")
+	assert.Greater(t, mid.GCCycles, half.GCCycles, "a collection ran during the second half")
+	assert.Greater(t, after.GCCycles, mid.GCCycles, "a collection ran during the client cycles")
 	assert.GreaterOrEqual(t, after.Sockets-before.Sockets, relStartStopCycles+relClientCycles,
 		"every cycle opened a websocket: the cycles did connect")
 	assert.Zero(t, r.srv.Stats().ConnectionsOpen, "connections left open on the push server")
@@ -89,6 +103,7 @@ func relSettled(t *testing.T, r *relRun) relProbe {
 			best.Timers = min(best.Timers, p.Timers)
 		}
 		best.WasmMemory, best.Sockets, best.Listeners = p.WasmMemory, p.Sockets, p.Listeners
+		best.HeapLive, best.GCCycles = p.HeapLive, p.GCCycles
 		best.RuntimeJSFuncs, best.JSFuncs = p.RuntimeJSFuncs, p.JSFuncs
 		best.ClientGoroutines, best.ClientTimers = p.ClientGoroutines, p.ClientTimers
 	}

@@ -283,6 +283,8 @@ window.soak = {
       timers: pendingTimers.size,
       listeners: windowListeners.size,
       wasmMemory: wasmMemory ? wasmMemory.buffer.byteLength : -1,
+      heapLive: rt.heapLive,
+      gcCycles: rt.gcCycles,
       sockets: dialed.filter((d) => d.kind === 'websocket').length,
     };
   },
