@@ -83,6 +83,8 @@ type record struct {
 	FirstT float64   `json:"firstT"`
 	LastAt float64   `json:"lastAt"`
 	Lat    []float64 `json:"lat"`
+	// InClient is, per event, the time from its frame's message event to the callback.
+	InClient []float64 `json:"inClient"`
 }
 
 // connect starts a client of kind in the page and waits until the push server subscribed it.
@@ -179,21 +181,21 @@ func (p *pageTab) burst(ctx context.Context, kind string, n, window int, profile
 }
 
 // steady runs the steady stream through a client of kind and returns every event's publish→callback
-// delay in ms.
-func (p *pageTab) steady(ctx context.Context, kind string, n, rate int) ([]float64, error) {
+// delay in ms, and the part of it spent in the page from its frame's message event on.
+func (p *pageTab) steady(ctx context.Context, kind string, n, rate int) (lat, inClient []float64, err error) {
 	if _, err := p.connect(ctx, kind); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec, err := p.collect(ctx, n, true, func() error { return p.pub.steady(ctx, n, rate) })
 	if derr := p.disconnect(ctx); derr != nil && err == nil {
 		err = derr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s steady: %w", kind, err)
+		return nil, nil, fmt.Errorf("%s steady: %w", kind, err)
 	}
-	lat := make([]float64, len(rec.Lat))
+	lat = make([]float64, len(rec.Lat))
 	for i, v := range rec.Lat {
 		lat[i] = v - p.offset
 	}
-	return lat, nil
+	return lat, rec.InClient, nil
 }

@@ -59,6 +59,8 @@ func TestRunSmall(t *testing.T) {
 		assert.Positive(t, s.P50, "%s v%d p50", s.Client, s.Version)
 		assert.Less(t, s.P50, 1000.0, "%s v%d p50", s.Client, s.Version)
 		assert.LessOrEqual(t, s.P99, s.Max)
+		assert.GreaterOrEqual(t, s.ClientP50, 0.0, "%s v%d time in the page", s.Client, s.Version)
+		assert.Less(t, s.ClientP50, s.P50, "%s v%d: the page's share is part of the whole", s.Client, s.Version)
 	}
 	require.Len(t, rep.Cold, len(kinds))
 	require.Len(t, rep.Size, len(kinds))

@@ -63,13 +63,14 @@ func (r *runner) streamMode(ctx context.Context, v int, c time.Duration) error {
 	n := int(cfg.SteadyDuration.Seconds() * float64(cfg.SteadyRate))
 	for _, kind := range r.clients {
 		r.logf("bench: %s, steady %d events/s for %s: %s", wireName(v), cfg.SteadyRate, cfg.SteadyDuration, kind)
-		lat, err := p.steady(ctx, kind, n, cfg.SteadyRate)
+		lat, inClient, err := p.steady(ctx, kind, n, cfg.SteadyRate)
 		if err != nil {
 			return err
 		}
 		r.rep.Steady = append(r.rep.Steady, SteadyResult{
 			Version: v, Client: kind, Events: n,
 			P50: quantile(lat, 0.5), P99: quantile(lat, 0.99), Max: quantile(lat, 1),
+			ClientP50: quantile(inClient, 0.5), ClientP99: quantile(inClient, 0.99),
 		})
 	}
 	return nil

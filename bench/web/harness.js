@@ -6,7 +6,8 @@
 //                                        creates the client, subscribes to module "application" and
 //                                        resolves once it is online (ms since connect was called)
 //   bench.arm(expected, latency)         resets the counters for a run of `expected` events; with
-//                                        latency set, every event's publish→callback delay is kept
+//                                        latency set, every event's publish→callback delay is kept,
+//                                        and its frame's arrival→callback delay (the client's share)
 //   bench.wait(timeoutMs)                resolves with the run's record once `expected` events arrived
 //   bench.disconnect()                   destroys the client
 //   bench.now()                          the page's wall clock in ms (timeOrigin + now())
@@ -60,13 +61,20 @@ for (const name of ['compile', 'compileStreaming']) {
   };
 }
 
-// The page's WebSockets mark when the first one is created and when it opens.
+// The page's WebSockets mark when the first one is created and when it opens, and note when each
+// frame arrives: this listener, added as the socket is created, runs before any the client adds, so
+// the time from it to a subscriber's callback is the client's own share of an event's delay (one
+// event per frame in the steady stream).
+let lastFrameAt = 0;
 const NativeWebSocket = globalThis.WebSocket;
 globalThis.WebSocket = class WebSocketRecorded extends NativeWebSocket {
   constructor(...args) {
     super(...args);
     mark('wsNew');
     this.addEventListener('open', () => mark('wsOpen'), { once: true });
+    this.addEventListener('message', () => {
+      lastFrameAt = now();
+    });
   }
 };
 
@@ -114,6 +122,7 @@ const run = {
   firstT: 0,
   lastAt: 0,
   lat: null,
+  inClient: null,
   done: null,
 };
 
@@ -122,7 +131,11 @@ function onEvent(params) {
   const i = r.count++;
   r.sum += params.n;
   if (params.n === 0) r.firstT = params.t;
-  if (r.lat !== null && i < r.lat.length) r.lat[i] = now() - params.t;
+  if (r.lat !== null && i < r.lat.length) {
+    const at = now();
+    r.lat[i] = at - params.t;
+    r.inClient[i] = at - lastFrameAt;
+  }
   if (r.count === r.expected) {
     r.lastAt = now();
     if (r.done) r.done();
@@ -260,6 +273,7 @@ window.bench = {
   arm(expected, latency) {
     Object.assign(run, { expected, count: 0, sum: 0, firstT: 0, lastAt: 0, done: null });
     run.lat = latency ? new Float64Array(expected) : null;
+    run.inClient = latency ? new Float64Array(expected) : null;
     return true;
   },
 
@@ -270,6 +284,7 @@ window.bench = {
       firstT: run.firstT,
       lastAt: run.lastAt,
       lat: run.lat ? Array.from(run.lat.subarray(0, Math.min(run.count, run.lat.length))) : null,
+      inClient: run.inClient ? Array.from(run.inClient.subarray(0, Math.min(run.count, run.inClient.length))) : null,
     });
     if (run.count >= run.expected) return Promise.resolve(record());
     return new Promise((resolve, reject) => {
