@@ -55,7 +55,8 @@ type Config struct {
 	// "memory"; empty runs them all.
 	Workloads []string
 	// ProfileDir, when set, receives a Chrome CPU profile of one extra, unmeasured burst of each
-	// client in each mode (<dir>/burst-v<version>-c<ms>-<client>.cpuprofile).
+	// client in each mode (<dir>/burst-v<version>-c<ms>-<client>.cpuprofile) and of each client's
+	// steady stream, which is then measured under the profiler (<dir>/steady-v<version>-<client>.cpuprofile).
 	ProfileDir string
 	// JSDir is where the browser package is served from; empty means the repository's js/ (built by
 	// scripts/build-wasm.sh). Build variants (a wasm with symbols for profiling) go elsewhere.

@@ -181,12 +181,23 @@ func (p *pageTab) burst(ctx context.Context, kind string, n, window int, profile
 }
 
 // steady runs the steady stream through a client of kind and returns every event's publish→callback
-// delay in ms, and the part of it spent in the page from its frame's message event on.
-func (p *pageTab) steady(ctx context.Context, kind string, n, rate int) (lat, inClient []float64, err error) {
+// delay in ms, and the part of it spent in the page from its frame's message event on. With profile
+// set, the run is profiled into that file (which perturbs the delays it measures).
+func (p *pageTab) steady(ctx context.Context, kind string, n, rate int, profile string) (lat, inClient []float64, err error) {
 	if _, err := p.connect(ctx, kind); err != nil {
 		return nil, nil, err
 	}
+	if profile != "" {
+		if err := p.startProfile(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	rec, err := p.collect(ctx, n, true, func() error { return p.pub.steady(ctx, n, rate) })
+	if profile != "" {
+		if perr := p.stopProfile(ctx, profile); perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if derr := p.disconnect(ctx); derr != nil && err == nil {
 		err = derr
 	}

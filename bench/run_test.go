@@ -50,9 +50,11 @@ func TestRunSmall(t *testing.T) {
 		assert.Positive(t, b.Median, "%s v%d rate", b.Client, b.Version)
 		assert.Positive(t, b.CPUMedian, "%s v%d CPU per event", b.Client, b.Version)
 	}
-	profs, err := filepath.Glob(filepath.Join(profiles, "*.cpuprofile"))
-	require.NoError(t, err)
-	assert.Len(t, profs, 2*len(kinds), "one profile per client and mode")
+	for _, workload := range []string{"burst", "steady"} {
+		profs, err := filepath.Glob(filepath.Join(profiles, workload+"-*.cpuprofile"))
+		require.NoError(t, err)
+		assert.Len(t, profs, 2*len(kinds), "one %s profile per client and mode", workload)
+	}
 	require.Len(t, rep.Steady, 2*len(kinds))
 	for _, s := range rep.Steady {
 		assert.Equal(t, 20, s.Events)

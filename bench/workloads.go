@@ -63,7 +63,11 @@ func (r *runner) streamMode(ctx context.Context, v int, c time.Duration) error {
 	n := int(cfg.SteadyDuration.Seconds() * float64(cfg.SteadyRate))
 	for _, kind := range r.clients {
 		r.logf("bench: %s, steady %d events/s for %s: %s", wireName(v), cfg.SteadyRate, cfg.SteadyDuration, kind)
-		lat, inClient, err := p.steady(ctx, kind, n, cfg.SteadyRate)
+		profile := ""
+		if cfg.ProfileDir != "" {
+			profile = filepath.Join(cfg.ProfileDir, fmt.Sprintf("steady-v%d-%s.cpuprofile", v, kind))
+		}
+		lat, inClient, err := p.steady(ctx, kind, n, cfg.SteadyRate, profile)
 		if err != nil {
 			return err
 		}
