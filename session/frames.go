@@ -163,8 +163,11 @@ func (m *Machine) system(msg *protocol.Message) {
 }
 
 // channelExpire applies a new_channel when it is a usable private or shared channel replacing one the
-// config holds; otherwise (no new_channel, or an app channel typed by the app's client id, which the
-// reference clients silently ignore) it reloads the config, which reconnects once the ids changed.
+// config holds, including an app's shared channel typed by the app's client id (which the reference
+// clients ignore, reconnecting with the stale config); otherwise (no new_channel, or one that cannot be
+// trusted) it reloads the config, which reconnects once the ids changed. Applying it at once, rather
+// than asking the portal, also means the client is on the new channel before the portal can rotate it
+// again: a channel that lives less than a config round trip would otherwise never be joined.
 // With a JWT (version 5) the token's chan claim, not the config's ids, names the channels a
 // connection subscribes, so only a reload, which signs a new token, can move to a new channel.
 func (m *Machine) channelExpire(params []byte) {
@@ -250,6 +253,15 @@ func (m *Machine) newChannel(p gjson.Result) (*protocol.Channel, bool) {
 		cur = m.cfg.Channels.Private
 	case "shared":
 		cur = m.cfg.Channels.Shared
+	default:
+		// An app's channels are typed by its client_id. A notice about the config's own shared
+		// channel whose new_channel starts at an ISO date comes from the portal finding that channel
+		// expired (CPullChannel::Get) and names its successor; the cleanup path's notice (a unix
+		// start) describes the portal's default shared channel instead, and is not trusted
+		// (protocol.md §11).
+		if sh := m.cfg.Channels.Shared; sh != nil && p.Get("channel.id").String() == sh.ID && nc.Get("start").Type == gjson.String {
+			typ, cur = "shared", sh
+		}
 	}
 	if cur == nil {
 		return nil, false

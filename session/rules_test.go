@@ -77,20 +77,28 @@ func channelExpireN(n int, params string) []byte {
 	return textMsg(mid(n), "pull", "channel_expire", params)
 }
 
+// TestChannelExpireWithUsableNewChannel: a new_channel for the config's shared channel is applied in
+// place, without a config call, whether the portal types it "shared" or, for an app's channel, by the
+// app's client id.
 func TestChannelExpireWithUsableNewChannel(t *testing.T) {
-	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
-		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
-	acts := h.m.Frame(gen, channelExpire(params), false, h.now)
-	assert.Equal(t, Disconnect{Gen: gen, Code: 3000, Reason: "config replaced"}, requireAction[Disconnect](t, acts))
-	requireNo[LoadConfig](t, acts)
-	assert.Empty(t, messagesOf(eventsOf(t, acts)), "system commands are not delivered")
-	c := requireAction[Connect](t, h.advance(time.Second))
-	q := query(t, c.URL)
-	assert.Equal(t, privID+"/"+newShare, q.Get("CHANNEL_ID"))
-	assert.Equal(t, mid(50), q.Get("mid"))
-	assert.EqualValues(t, 1, h.m.Stats().Renewals)
+	for _, typ := range []string{"shared", "local.app"} {
+		t.Run(typ, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			gen := h.start(defaultSpec())
+			params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"` + typ + `"},"new_channel":{"id":"` + newShare +
+				`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"` + typ + `"}}`
+			acts := h.m.Frame(gen, channelExpire(params), false, h.now)
+			assert.Equal(t, Disconnect{Gen: gen, Code: 3000, Reason: "config replaced"}, requireAction[Disconnect](t, acts))
+			requireNo[LoadConfig](t, acts)
+			assert.Empty(t, messagesOf(eventsOf(t, acts)), "system commands are not delivered")
+			c := requireAction[Connect](t, h.advance(time.Second))
+			q := query(t, c.URL)
+			assert.Equal(t, privID+"/"+newShare, q.Get("CHANNEL_ID"))
+			assert.Equal(t, mid(50), q.Get("mid"))
+			assert.EqualValues(t, 1, h.m.Stats().Renewals)
+			assert.Equal(t, "shared", h.m.Config().Channels.Shared.Type)
+		})
+	}
 }
 
 func TestChannelExpireReloadsOtherwise(t *testing.T) {
@@ -98,7 +106,8 @@ func TestChannelExpireReloadsOtherwise(t *testing.T) {
 		{"private get_config", `{"action":"get_config","channel":{"id":"` + privID + `","type":"private"}}`},
 		{"app private channel without new_channel", `{"action":"reconnect","channel":{"id":"` + privID + `","type":"local.app"}}`},
 		{"notice without a channel id", `{"action":"get_config"}`},
-		{"app shared channel typed by client id", `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"local.app"},"new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"local.app"}}`},
+		{"app shared channel from the cleanup path (unix start)", `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"local.app"},"new_channel":{"id":"` + newShare + `","start":1795489200,"end":"2026-11-24T15:00:05+00:00","type":"local.app"}}`},
+		{"app-typed new_channel without the channel it replaces", `{"action":"reconnect","new_channel":{"id":"` + newShare + `","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"local.app"}}`},
 		{"malformed new_channel", `{"action":"reconnect","new_channel":{"id":"` + newShare + `","start":"yesterday","end":"","type":"shared"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
