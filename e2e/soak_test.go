@@ -279,8 +279,8 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 		disorder += s.Disorder
 		lost += published[i] - s.Distinct
 	}
-	// A lost event is out of reach when it was stored only on channels no config answer named (see
-	// soakTrace.unannounced); any other loss is the client's.
+	// A lost event is out of reach when it was stored only on channels that no config answer and no
+	// channel_expire named (see soakTrace.unannounced); any other loss is the client's.
 	var unreachable []string
 	var missed []string
 	for i, name := range soakStreams {
@@ -306,7 +306,7 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 	}
 	sort.Strings(names)
 	t.Logf("soak v%d figures: duration %v, seed %d, published %d (shared %d, user %d), delivered %d, "+
-		"delivered twice %d, out of order %d, lost %d (of them on channels no config named %d), duplicates skipped by the client %d (server duplicated %d), "+
+		"delivered twice %d, out of order %d, lost %d (of them on channels no config or channel_expire named %d), duplicates skipped by the client %d (server duplicated %d), "+
 		"garbage frames %d, renewals %d, reconnects %d, config loads %d, server replays %d, refused handshakes %d",
 		version, duration, seed, published[0]+published[1], published[0], published[1], delivered,
 		dups, disorder, lost, len(unreachable), st.DuplicatesSkipped, ss.Duplicated, st.GarbageFrames, st.Renewals, st.Reconnects,
@@ -322,7 +322,7 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 		if i == 5 {
 			break
 		}
-		t.Logf("out of reach (no config named its channel) %s", trace.explain(name))
+		t.Logf("out of reach (no config or channel_expire named its channel) %s", trace.explain(name))
 	}
 	if t.Failed() || lost > 0 || os.Getenv("B24PULL_E2E_CONSOLE") != "" {
 		faultMu.Lock()

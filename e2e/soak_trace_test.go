@@ -51,8 +51,7 @@ func (tr *soakTrace) startAt(t time.Time) {
 func (tr *soakTrace) record(what string, keys []string, mid string, body []byte) {
 	fps := make([]string, len(keys))
 	for i, k := range keys {
-		sum := sha256.Sum256([]byte(k))
-		fps[i] = hex.EncodeToString(sum[:3])
+		fps[i] = fingerprint(k)
 	}
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -61,6 +60,15 @@ func (tr *soakTrace) record(what string, keys []string, mid string, body []byte)
 	case "publish":
 		if p := gjson.GetBytes(body, "params"); p.Get("s").Exists() {
 			tr.pubs[fmt.Sprintf("%s#%d", p.Get("s").String(), p.Get("n").Int())] = soakStored{at: at, mid: mid, keys: fps}
+		}
+		// A channel_expire's new_channel names the successor to whoever receives it.
+		if gjson.GetBytes(body, "command").String() == "channel_expire" {
+			if id := gjson.GetBytes(body, "params.new_channel.id").String(); id != "" {
+				if i := strings.LastIndexByte(id, '.'); i >= 0 {
+					id = id[:i]
+				}
+				tr.announced[fingerprint(id)] = true
+			}
 		}
 	case "subscribe":
 		tr.subs = append(tr.subs, soakSub{at: at, keys: fps, mid: mid})
@@ -71,10 +79,16 @@ func (tr *soakTrace) record(what string, keys []string, mid string, body []byte)
 	}
 }
 
-// unannounced reports whether event was stored only on channels that no config answer ever named:
-// channels that lived less than one config round trip (a forced rotation right after a natural one),
-// whose ids no client could learn from a config (a private channel's channel_expire names no
-// successor either). Such an event is out of any client's reach.
+// fingerprint is a short, one-way name for a channel key, safe to print.
+func fingerprint(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:3])
+}
+
+// unannounced reports whether event was stored only on channels that neither a config answer nor a
+// channel_expire's new_channel ever named: private channels that lived less than one config round
+// trip (a forced rotation right after a natural one), whose ids no client could learn (a private
+// channel's channel_expire names no successor). Such an event is out of any client's reach.
 func (tr *soakTrace) unannounced(event string) bool {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
