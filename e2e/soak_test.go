@@ -32,8 +32,12 @@ import (
 //	B24PULL_SOAK_LONGPOLL  set to 1 to run on long polling only (disableWebSocket)
 //	B24PULL_SOAK_FAULTS    set to 0 to run without faults (a baseline)
 const (
-	soakDefault        = 3 * time.Minute
-	soakLifetime       = 2 * time.Second // channel lifetime: a renewal every two seconds
+	soakDefault  = 3 * time.Minute
+	soakLifetime = 2 * time.Second // channel lifetime: a renewal every two seconds
+	// soakTokenLifetime is the version 5 token's: longer than an outage (restarts up to 1.5 s, then
+	// the backoff), as the portal's twelve-hour token is. A token that lapses before the client can
+	// reconnect makes what its channel still held unreachable: a catch-up needs a token naming it.
+	soakTokenLifetime  = 10 * time.Second
 	soakDrain          = 60 * time.Second
 	soakSettle         = 10 * time.Second
 	soakFaultMin       = 2 * time.Second
@@ -203,6 +207,7 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 	opts := relOptions{standin: standin.Options{
 		Version:         version,
 		ChannelLifetime: soakLifetime,
+		TokenLifetime:   soakTokenLifetime,
 		AcceptRetired:   true,
 		Trace:           trace.record,
 	}}

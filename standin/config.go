@@ -119,7 +119,7 @@ func (s *Server) buildConfig(user int, app bool) configAnswer {
 	}
 	if v >= 5 {
 		iat := now.Unix()
-		exp := now.Add(jwtLifetime(s.opts.ChannelLifetime)).Unix()
+		exp := now.Add(jwtLifetime(s.opts.ChannelLifetime, s.opts.TokenLifetime)).Unix()
 		if exp <= iat {
 			exp = iat + 1
 		}

@@ -41,6 +41,9 @@ type Options struct {
 	// ChannelLifetime is how long a channel lives from its start; default 43205 s. The JWT of
 	// version 5 lives 5 s less when the lifetime is over 10 s, as the portal's 43200 s token does.
 	ChannelLifetime time.Duration
+	// TokenLifetime, when set, is how long the JWT of version 5 lives instead (a soak that compresses
+	// channels to seconds can keep tokens from lapsing during an outage, as twelve-hour ones never do).
+	TokenLifetime time.Duration
 	// Coalesce is the websocket coalescing window: the first frame goes out at once, further messages
 	// within the window are joined into one frame. Default 0: every message is its own frame (Push
 	// server 2.0 uses 400 ms).
@@ -141,8 +144,11 @@ func checkLoopback(addr string) error {
 }
 
 // jwtLifetime is the JWT lifetime for a channel lifetime: 43205 s channels get the portal's 43200 s
-// token.
-func jwtLifetime(channel time.Duration) time.Duration {
+// token. token, when positive, is Options.TokenLifetime, which wins.
+func jwtLifetime(channel, token time.Duration) time.Duration {
+	if token > 0 {
+		return token
+	}
 	if channel > 10*time.Second {
 		return channel - 5*time.Second
 	}

@@ -158,3 +158,17 @@ func TestJWTExpiryRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "expired token refused at the handshake")
 }
+
+func TestTokenLifetimeOption(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock(time.Now())
+	s := startServer(t, Options{Version: 5, ChannelLifetime: 2 * time.Second, TokenLifetime: 10 * time.Second}, tuning{now: clock.Now})
+	cfg := appConfig(t, s, s.NewToken(1, false))
+	assert.Equal(t, clock.Now().Add(10*time.Second).Unix(), cfg.Get("exp").Int(), "the token outlives the channel")
+	clock.Add(5 * time.Second)
+	dial(t, wsURL(s, subQuery(cfg, nil))) // a token within its lifetime is accepted
+	clock.Add(6 * time.Second)
+	_, resp, err := tryDial(wsURL(s, subQuery(cfg, nil)))
+	require.Error(t, err)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "expired token refused at the handshake")
+}
