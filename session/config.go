@@ -43,10 +43,9 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		// rotated ones; resuming from the newest id would skip those. Resume from where the first
 		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
 		m.resume.MID = m.floor
-		m.fromNewChannels(old, cfg)
 	}
 	if changed {
-		m.cfgFrom = m.resume.MID
+		m.setCfgFrom(old, cfg)
 	}
 	if !again {
 		m.floorSet = false

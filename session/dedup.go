@@ -3,7 +3,7 @@ package session
 // dedup remembers the last n message ids, in the order they arrived, with the server time each was
 // published at. It is kept across reconnects, channel rotations and stop/start, so that a replay
 // overlapping what was already delivered is skipped. The times let a switch to a channel the client
-// learnt of late resume from before that channel began (see Machine.before).
+// learnt of late resume from before that channel began (see Machine.setCfgFrom).
 type dedup struct {
 	ring  []string
 	times []float64 // server_time_unix of ring[i]; 0 when the message carried none
@@ -40,6 +40,12 @@ func (d *dedup) add(id string, t float64) bool {
 	d.count++
 	d.next = (d.next + 1) % len(d.ring)
 	return true
+}
+
+// has reports whether id is remembered.
+func (d *dedup) has(id string) bool {
+	_, ok := d.seen[id]
+	return ok
 }
 
 // arrival returns the arrival number of a remembered id.

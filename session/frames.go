@@ -78,11 +78,13 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 		if ack && msg.MID != "" && m.gen == gen {
 			m.send(protocol.Mack(msg.MID), false)
 		}
-		stu := serverTimeUnix(msg.Extra)
-		if !m.dedup.add(msg.MID, stu) {
+		if m.dedup.has(msg.MID) {
 			m.stats.DuplicatesSkipped++
 			continue
 		}
+		// Read once, for the window and for server_time_ago; a duplicate never needs it.
+		stu := serverTimeUnix(msg.Extra)
+		m.dedup.add(msg.MID, stu)
 		// A system command in the middle of a frame may replace the connection; the messages after
 		// it were still sent to this client and are dispatched.
 		m.dispatch(msg, stu)
@@ -198,8 +200,7 @@ func (m *Machine) channelExpire(params []byte) {
 			}
 			old := m.cfg
 			m.cfg = &next
-			m.fromNewChannels(old, m.cfg)
-			m.cfgFrom = m.resume.MID
+			m.setCfgFrom(old, m.cfg)
 			if m.loading {
 				m.loadAgain = true // the answer on its way holds the channel just replaced
 			}

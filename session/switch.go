@@ -109,26 +109,36 @@ func (m *Machine) earlier(a, b string) string {
 // ids: the portal publishes from several processes, and the start it reports is cut to the second.
 const channelStartMargin = time.Second
 
-// fromNewChannels moves the resume position back, when cfg holds a channel that old did not, to
-// before that channel began. Ids are global across channels: while the client was subscribed
+// setCfgFrom records, as cfg replaces old (nil for the first config), where cfg's channels may hold
+// messages this client has not received: the resume position, first moved back to before any channel
+// cfg holds that old did not. Ids are global across channels: while the client was subscribed
 // elsewhere (catching up on an older config, or waiting for the answer that named the channel), the
-// other channels' messages moved the position past messages already sent to the new one. The
-// server times of the messages received tell which position came before the channel's start.
-func (m *Machine) fromNewChannels(old, cfg *protocol.Config) {
-	have := channelIDSet(old)
+// other channels' messages moved the position past messages already sent to the new one. The server
+// times of the messages received tell which position came before the channel's start.
+func (m *Machine) setCfgFrom(old, cfg *protocol.Config) {
+	if start := newChannelsStart(old, cfg); !start.IsZero() {
+		t := float64(start.Add(-channelStartMargin).UnixMilli()) / 1000
+		if id, ok := m.dedup.before(t); ok {
+			m.resume.MID = m.earlier(m.resume.MID, id)
+		}
+	}
+	m.cfgFrom = m.resume.MID
+}
+
+// newChannelsStart returns the earliest start of cfg's channels that old did not hold; zero when
+// there is none, or old is nil.
+func newChannelsStart(old, cfg *protocol.Config) time.Time {
 	var start time.Time
+	if old == nil {
+		return start
+	}
+	have := channelIDSet(old)
 	for _, ch := range []*protocol.Channel{cfg.Channels.Private, cfg.Channels.Shared} {
 		if ch != nil && ch.ID != "" && !have[ch.ID] && !ch.Start.IsZero() && (start.IsZero() || ch.Start.Before(start)) {
 			start = ch.Start
 		}
 	}
-	if start.IsZero() {
-		return
-	}
-	t := float64(start.Add(-channelStartMargin).UnixMilli()) / 1000
-	if id, ok := m.dedup.before(t); ok {
-		m.resume.MID = m.earlier(m.resume.MID, id)
-	}
+	return start
 }
 
 // owedIDs counts the rotated channels waiting for a catch-up.
