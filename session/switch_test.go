@@ -458,13 +458,14 @@ func TestLateNamedChannelResumesFromItsStart(t *testing.T) {
 	requireAction[Disconnect](t, acts)
 	c := requireAction[Connect](t, acts)
 	assert.Contains(t, c.URL, newPriv)
-	// the newest message published before start − channelStartMargin (t0+14s) is 3 (t0+13.5s)
+	// the first message published at or after start − channelStartMargin (t0+14s) is 4 (t0+14.5s):
+	// the one that arrived before it, 3, is where the replay starts
 	assert.Equal(t, mid(3), query(t, c.URL).Get("mid"))
 }
 
-// TestCatchUpThenLateNamedChannel: when a catch-up on the previous config comes first, the connection
-// after it still starts from before the new channel's start, not from where the catch-up got.
-func TestCatchUpThenLateNamedChannel(t *testing.T) {
+// renewalAfterDrop starts a harness on one-minute channels, receives the timed messages 1..11, lets
+// the renewal come due and drops the connection while the config loads. It returns the spec started.
+func renewalAfterDrop(t *testing.T) (*harness, cfgSpec) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
 	s.lifetime = time.Minute
@@ -472,6 +473,13 @@ func TestCatchUpThenLateNamedChannel(t *testing.T) {
 	receiveTimed(h, gen, 11)
 	requireAction[LoadConfig](t, h.advance(h.m.deadlines[tRenew].Sub(h.now)))
 	h.m.Closed(gen, 1006, h.now)
+	return h, s
+}
+
+// TestCatchUpThenLateNamedChannel: when a catch-up on the previous config comes first, the connection
+// after it still starts from before the new channel's start, not from where the catch-up got.
+func TestCatchUpThenLateNamedChannel(t *testing.T) {
+	h, s := renewalAfterDrop(t)
 	next := s
 	next.shared, next.start = newShare, t0.Add(15*time.Second)
 	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(next), h.now))
@@ -501,13 +509,7 @@ func TestLateNamedChannelOlderThanTheWindow(t *testing.T) {
 // TestUnchangedChannelsKeepThePosition: a config whose channels the client already had (only the
 // other one rotated, or none) moves nothing back.
 func TestUnchangedChannelsKeepThePosition(t *testing.T) {
-	h := newHarness(t, Options{})
-	s := defaultSpec()
-	s.lifetime = time.Minute
-	gen := h.start(s)
-	receiveTimed(h, gen, 11)
-	requireAction[LoadConfig](t, h.advance(h.m.deadlines[tRenew].Sub(h.now)))
-	h.m.Closed(gen, 1006, h.now)
+	h, s := renewalAfterDrop(t)
 	next := s
 	next.start = h.now // the same ids renewed: nothing rotated
 	acts := h.m.ConfigLoaded(h.config(next), h.now)
