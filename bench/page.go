@@ -139,36 +139,48 @@ type burstStats struct {
 	cpuPerEv float64
 }
 
+// measured runs f on the connected client, under Chrome's profiler writing to profile when that is
+// set, then disconnects the client; the first error wins.
+func (p *pageTab) measured(ctx context.Context, profile string, f func() error) error {
+	err := func() error {
+		if profile == "" {
+			return f()
+		}
+		if err := p.startProfile(ctx); err != nil {
+			return err
+		}
+		err := f()
+		if perr := p.stopProfile(ctx, profile); perr != nil && err == nil {
+			err = perr
+		}
+		return err
+	}()
+	if derr := p.disconnect(ctx); derr != nil && err == nil {
+		err = derr
+	}
+	return err
+}
+
 // burst runs one burst of n events through a client of kind.
 func (p *pageTab) burst(ctx context.Context, kind string, n, window int, profile string) (burstStats, error) {
 	var out burstStats
 	if _, err := p.connect(ctx, kind); err != nil {
 		return out, err
 	}
-	if profile != "" {
-		if err := p.startProfile(ctx); err != nil {
-			return out, err
+	var rec record
+	err := p.measured(ctx, profile, func() error {
+		cpu0, err := p.taskSeconds(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	cpu0, err := p.taskSeconds(ctx)
-	if err != nil {
-		return out, err
-	}
-	rec, err := p.collect(ctx, n, false, func() error { return p.pub.burst(ctx, n, window) })
-	if err == nil {
-		var cpu1 float64
-		cpu1, err = p.taskSeconds(ctx)
+		if rec, err = p.collect(ctx, n, false, func() error { return p.pub.burst(ctx, n, window) }); err != nil {
+			return err
+		}
+		cpu1, err := p.taskSeconds(ctx)
 		// The reads bracket arm and wait as well; each costs far less than a millisecond.
 		out.cpuPerEv = (cpu1 - cpu0) * 1e6 / float64(n)
-	}
-	if profile != "" {
-		if perr := p.stopProfile(ctx, profile); perr != nil && err == nil {
-			err = perr
-		}
-	}
-	if derr := p.disconnect(ctx); derr != nil && err == nil {
-		err = derr
-	}
+		return err
+	})
 	if err != nil {
 		return out, fmt.Errorf("%s burst: %w", kind, err)
 	}
@@ -187,20 +199,12 @@ func (p *pageTab) steady(ctx context.Context, kind string, n, rate int, profile 
 	if _, err := p.connect(ctx, kind); err != nil {
 		return nil, nil, err
 	}
-	if profile != "" {
-		if err := p.startProfile(ctx); err != nil {
-			return nil, nil, err
-		}
-	}
-	rec, err := p.collect(ctx, n, true, func() error { return p.pub.steady(ctx, n, rate) })
-	if profile != "" {
-		if perr := p.stopProfile(ctx, profile); perr != nil && err == nil {
-			err = perr
-		}
-	}
-	if derr := p.disconnect(ctx); derr != nil && err == nil {
-		err = derr
-	}
+	var rec record
+	err = p.measured(ctx, profile, func() error {
+		var err error
+		rec, err = p.collect(ctx, n, true, func() error { return p.pub.steady(ctx, n, rate) })
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s steady: %w", kind, err)
 	}
