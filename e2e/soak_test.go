@@ -317,17 +317,22 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 		dups, disorder, lost, len(unreachable), st.DuplicatesSkipped, ss.Duplicated, st.GarbageFrames, st.Renewals, st.Reconnects,
 		st.ConfigLoads, ss.Replayed, ss.HandshakesRefused)
 	t.Logf("soak v%d faults (%d): %s", version, total, strings.Join(names, ", "))
+	// The first loss of each kind is explained with the page's console, the next few briefly.
+	var console []string
+	if len(missed)+len(unreachable) > 0 {
+		console = r.consoleLines(t)
+	}
 	for i, name := range missed {
 		if i == 5 {
 			break
 		}
-		t.Logf("lost %s", trace.explain(name))
+		t.Logf("lost %s", trace.explain(name, firstOnly(i, console)))
 	}
 	for i, name := range unreachable {
 		if i == 5 {
 			break
 		}
-		t.Logf("out of reach (no config or channel_expire named its channel) %s", trace.explain(name))
+		t.Logf("out of reach (no config or channel_expire named its channel) %s", trace.explain(name, firstOnly(i, console)))
 	}
 	if t.Failed() || lost > 0 || os.Getenv("B24PULL_E2E_CONSOLE") != "" {
 		faultMu.Lock()
@@ -362,6 +367,14 @@ func runSoak(t *testing.T, b *browser.Browser, version int, duration time.Durati
 	p := r.probe(t)
 	assert.Zero(t, p.ClientGoroutines, "goroutines of the client left after stop()")
 	assert.Zero(t, p.ClientTimers, "timers of the client left after stop()")
+}
+
+// firstOnly is lines for the first of a list (i == 0), nothing for the rest.
+func firstOnly(i int, lines []string) []string {
+	if i == 0 {
+		return lines
+	}
+	return nil
 }
 
 // soakDrainWait waits until every published event was delivered, or nothing new arrived for

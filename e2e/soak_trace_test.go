@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +23,9 @@ type soakTrace struct {
 	mu        sync.Mutex
 	pubs      map[string]soakStored // "shared#12" → where it went
 	subs      []soakSub
-	announced map[string]bool // channel fingerprints some config answer named
+	configs   []soakSub                // config answers: the keys of their private and shared channels
+	made      map[string]time.Duration // when each channel was made
+	announced map[string]bool          // channel fingerprints some config answer named
 }
 
 type soakStored struct {
@@ -37,7 +41,7 @@ type soakSub struct {
 }
 
 func newSoakTrace() *soakTrace {
-	return &soakTrace{began: time.Now(), pubs: map[string]soakStored{}, announced: map[string]bool{}}
+	return &soakTrace{began: time.Now(), pubs: map[string]soakStored{}, made: map[string]time.Duration{}, announced: map[string]bool{}}
 }
 
 // startAt sets the time the offsets count from (the soak's start, as in its fault log).
@@ -73,8 +77,13 @@ func (tr *soakTrace) record(what string, keys []string, mid string, body []byte)
 	case "subscribe":
 		tr.subs = append(tr.subs, soakSub{at: at, keys: fps, mid: mid})
 	case "config":
+		tr.configs = append(tr.configs, soakSub{at: at, keys: fps})
 		for _, fp := range fps {
 			tr.announced[fp] = true
+		}
+	case "channel":
+		for _, fp := range fps {
+			tr.made[fp] = at
 		}
 	}
 }
@@ -104,25 +113,70 @@ func (tr *soakTrace) unannounced(event string) bool {
 	return true
 }
 
-// explain describes where the lost event went and the subscriptions around it.
-func (tr *soakTrace) explain(event string) string {
+// explain describes where the lost event went, when its channels were made, and the config answers,
+// subscriptions (runs of identical ones, as long polling makes, shown once with their count) and
+// page console lines (console, each "<unix ms> <level>: <text>") from 3 s before it to 6 s after.
+func (tr *soakTrace) explain(event string, console []string) string {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	st, ok := tr.pubs[event]
 	if !ok {
 		return event + ": not stored"
 	}
+	from, to := st.at-3*time.Second, st.at+6*time.Second
+	in := func(at time.Duration) bool { return at >= from && at <= to }
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: stored at %.3fs as %s on %v; subscriptions from %.1fs:", event, st.at.Seconds(), st.mid[16:], st.keys, (st.at - 3*time.Second).Seconds())
-	for _, s := range tr.subs {
-		if s.at < st.at-3*time.Second || s.at > st.at+6*time.Second {
+	fmt.Fprintf(&b, "%s: stored at %.3fs as %s on %v", event, st.at.Seconds(), st.mid[16:], st.keys)
+	for _, fp := range st.keys {
+		if at, ok := tr.made[fp]; ok {
+			fmt.Fprintf(&b, "; %s made at %.3fs", fp, at.Seconds())
+		}
+	}
+	fmt.Fprintf(&b, "\n  config answers from %.1fs:", from.Seconds())
+	for _, c := range tr.configs {
+		if in(c.at) {
+			fmt.Fprintf(&b, "\n    %.3fs %v", c.at.Seconds(), c.keys)
+		}
+	}
+	fmt.Fprintf(&b, "\n  subscriptions from %.1fs:", from.Seconds())
+	var last *soakSub
+	repeats := 0
+	flush := func() {
+		if repeats > 0 {
+			fmt.Fprintf(&b, " (and %d more to %.3fs)", repeats, last.at.Seconds())
+		}
+		repeats = 0
+	}
+	for i := range tr.subs {
+		s := &tr.subs[i]
+		if !in(s.at) {
 			continue
 		}
+		if last != nil && slices.Equal(last.keys, s.keys) && s.at-last.at < 100*time.Millisecond {
+			repeats++
+			last = s
+			continue
+		}
+		flush()
 		mid := s.mid
 		if len(mid) > 16 {
 			mid = mid[16:]
 		}
 		fmt.Fprintf(&b, "\n    %.3fs %v from %s", s.at.Seconds(), s.keys, mid)
+		last = s
+	}
+	flush()
+	fmt.Fprintf(&b, "\n  page console from %.1fs:", from.Seconds())
+	began := tr.began.UnixMilli()
+	for _, line := range console {
+		stamp, text, ok := strings.Cut(line, " ")
+		ms, err := strconv.ParseInt(stamp, 10, 64)
+		if !ok || err != nil {
+			continue
+		}
+		if at := time.Duration(ms-began) * time.Millisecond; in(at) {
+			fmt.Fprintf(&b, "\n    %.3fs %s", at.Seconds(), text)
+		}
 	}
 	return b.String()
 }

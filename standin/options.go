@@ -72,8 +72,8 @@ type Options struct {
 	AcceptRetired bool
 	// Trace, when set, is called, with the server locked, for every message stored ("publish": its id,
 	// the raw channel keys and the body), every subscription ("subscribe": the keys and the id it
-	// resumes from) and every config answer ("config": the keys its private and shared channels
-	// publish to). It lets a test explain a lost delivery; keys are secrets, keep them in the test.
+	// resumes from), every config answer ("config": the keys its private and shared channels
+	// publish to) and every channel made ("channel": its key). It lets a test explain a lost delivery; keys are secrets, keep them in the test.
 	Trace func(what string, keys []string, mid string, body []byte)
 }
 

@@ -96,6 +96,9 @@ func (s *Server) WebhookToken() string {
 // newChannelLocked creates a channel row starting now.
 func (s *Server) newChannelLocked(user int, kind string, now time.Time) *channelRec {
 	rec := &channelRec{priv: newRawID(), start: now, end: now.Add(s.opts.ChannelLifetime), user: user, kind: kind}
+	if s.opts.Trace != nil {
+		s.opts.Trace("channel", []string{rec.priv}, "", nil)
+	}
 	if user > 0 {
 		rec.pub = newRawID()
 		own := owner{user: user, app: kind == s.opts.AppClientID}

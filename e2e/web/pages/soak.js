@@ -113,7 +113,7 @@ function text(arg) {
 for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
   const original = console[level].bind(console);
   console[level] = (...args) => {
-    consoleLines.push(`${level}: ${args.map(text).join(' ')}`);
+    consoleLines.push(`${Date.now()} ${level}: ${args.map(text).join(' ')}`);
     // The soak logs thousands of lines: keep them off the driver, which records every one.
     if (level !== 'debug') original(...args);
   };
