@@ -64,7 +64,7 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		m.switchConnection(old, cfg, oldFrom)
 	}
 	if changed {
-		m.expiredSeen = nil
+		m.forgetLastWords()
 	}
 	if again && m.running {
 		// This answer may predate what asked for the second load (a channel_expire arriving while

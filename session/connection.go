@@ -75,7 +75,7 @@ func (m *Machine) connect() {
 		// applied, though connections with older configs (a drain, a catch-up) moved the position since.
 		m.resume.MID = m.earlier(m.resume.MID, m.cfgFrom)
 	}
-	m.connCfg, m.connMID = dial, m.resume.MID
+	m.connCfg, m.connMID, m.connFrom = dial, m.resume.MID, m.resume.MID
 	url, err := dial.ConnectionURL(m.transport, m.opts.Secure, m.resume)
 	if err != nil {
 		m.fail(err)

@@ -174,18 +174,15 @@ func (m *Machine) system(msg *protocol.Message) {
 // connection subscribes, so only a reload, which signs a new token, can move to a new channel.
 func (m *Machine) channelExpire(params []byte) {
 	p := gjson.ParseBytes(params)
+	id := p.Get("channel.id").String()
+	m.sawLastWord(id)
 	if m.draining != nil {
-		// The new config is in hand: this is a rotated channel's last message.
-		m.drained(p.Get("channel.id").String())
+		// The new config is in hand: this is a rotated channel's last message, or, on a catch-up,
+		// possibly one of a newer config's, which a later catch-up no longer waits for.
+		m.drained(id)
 		return
 	}
-	if id := p.Get("channel.id").String(); id != "" {
-		if m.expiredSeen == nil {
-			m.expiredSeen = map[string]bool{}
-		}
-		m.expiredSeen[id] = true
-	}
-	if old := p.Get("channel.id").String(); old != "" && !m.holdsChannel(old) {
+	if id != "" && !m.holdsChannel(id) {
 		// A notice for a channel this client already replaced (a replay can bring it back).
 		m.logf("channel_expire: for a channel no longer in use, ignored")
 		return

@@ -111,6 +111,7 @@ type Machine struct {
 	conn          connState
 	connCfg       *protocol.Config // the config the current (or last) connection was dialled with
 	connMID       string           // how far that connection got: its dial position, then its newest id
+	connFrom      string           // that connection's dial position
 	transport     protocol.Transport
 	transportSet  bool
 	openedAt      time.Time
@@ -123,7 +124,7 @@ type Machine struct {
 	fellBack      bool // long polling is in use because websocket kept failing
 
 	resume       protocol.Resume
-	expiredSeen  map[string]bool  // channel ids whose channel_expire arrived since the config was applied
+	expiredSeen  map[string]bool  // channels (unsigned ids) whose channel_expire arrived, among those still in use (switch.go)
 	draining     map[string]bool  // rotated channel ids whose channel_expire the switch waits for
 	drainFrom    *protocol.Config // the config whose channels are being drained
 	drainMID     string           // where the connection after the switch resumes from
@@ -288,7 +289,7 @@ func (m *Machine) stopAll(cause error) {
 		m.startDone = &StartDone{Err: cause}
 	}
 	m.disconnect(CloseNormal, "manual stop")
-	m.owed = nil
+	m.owed, m.expiredSeen = nil, nil
 	m.deadlines = [numTimers]time.Time{}
 	m.loading, m.loadConnect, m.loadAgain, m.floorSet = false, false, false, false
 	m.report(StatusOffline)

@@ -55,7 +55,7 @@ func (m *Machine) rotated(old, cfg *protocol.Config) map[string]bool {
 	ids := map[string]bool{}
 	fresh := channelIDSet(cfg)
 	for id := range channelIDSet(old) {
-		if !fresh[id] && !m.expiredSeen[id] {
+		if !fresh[id] && !m.expiredSeen[rawChannel(id)] {
 			ids[id] = true
 		}
 	}
@@ -141,6 +141,75 @@ func newChannelsStart(old, cfg *protocol.Config) time.Time {
 	return start
 }
 
+// sawLastWord notes that channel_expire of id (a signed id) arrived: the channel will carry nothing
+// more, and the connection that brought the notice replayed it, in id order, from its dial position.
+// A catch-up owed from that position or later no longer waits for the channel: an owed config whose
+// rotated channels have all said their last word is dropped. The notice comes only once: a replay
+// bringing it again is skipped by the de-duplication window, so a catch-up waiting for it would
+// wait in vain. (Consecutive configs share a channel, so one catch-up often brings the last word of
+// a channel the next one owes.)
+func (m *Machine) sawLastWord(id string) {
+	if id == "" {
+		return
+	}
+	raw := rawChannel(id)
+	if m.expiredSeen == nil {
+		m.expiredSeen = map[string]bool{}
+	}
+	m.expiredSeen[raw] = true
+	kept := m.owed[:0]
+	for i, o := range m.owed {
+		if o.mid != "" && (m.connFrom == "" || m.earlier(m.connFrom, o.mid) != m.connFrom) {
+			kept = append(kept, o)
+			continue
+		}
+		for owedID := range o.ids {
+			if rawChannel(owedID) == raw {
+				delete(o.ids, owedID)
+			}
+		}
+		// The catch-up under way keeps its entry: the connection it dialled settles it.
+		if len(o.ids) == 0 && (i > 0 || !m.catchingUp) {
+			m.logf("a rotated channel's last message arrived: its catch-up is no longer needed")
+			continue
+		}
+		kept = append(kept, o)
+	}
+	clear(m.owed[len(kept):])
+	m.owed = kept
+}
+
+// forgetLastWords keeps, of the channels whose channel_expire arrived, only those a config still in
+// use names: the current one, the one being drained and those owed a catch-up.
+func (m *Machine) forgetLastWords() {
+	if len(m.expiredSeen) == 0 {
+		return
+	}
+	inUse := map[string]bool{}
+	for _, c := range append([]*protocol.Config{m.cfg, m.drainFrom, m.connCfg}, m.owedConfigs()...) {
+		if c == nil {
+			continue
+		}
+		for id := range channelIDSet(c) {
+			inUse[rawChannel(id)] = true
+		}
+	}
+	for raw := range m.expiredSeen {
+		if !inUse[raw] {
+			delete(m.expiredSeen, raw)
+		}
+	}
+}
+
+// owedConfigs returns the configs owed a catch-up.
+func (m *Machine) owedConfigs() []*protocol.Config {
+	out := make([]*protocol.Config, len(m.owed))
+	for i, o := range m.owed {
+		out[i] = o.cfg
+	}
+	return out
+}
+
 // owedIDs counts the rotated channels waiting for a catch-up.
 func (m *Machine) owedIDs() int {
 	n := 0
@@ -187,6 +256,11 @@ func (m *Machine) openedForSwitch() {
 			m.draining[id] = true
 		}
 		m.drainFrom, m.drainMID = o.cfg, o.mid
+		if len(m.draining) == 0 {
+			// Every rotated channel said its last word while this connection was being dialled.
+			m.set(tSwitch, 0)
+			return
+		}
 		m.set(tSwitch, catchUpDrainTimeout)
 	default:
 		m.logf("connected with the new config: %d rotated channel(s) left without a catch-up", m.owedIDs())
@@ -223,7 +297,11 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 // drained notes that channel_expire of id arrived on the connection being drained, and switches once
 // every rotated channel has said its last word.
 func (m *Machine) drained(id string) {
-	delete(m.draining, id)
+	for d := range m.draining {
+		if rawChannel(d) == rawChannel(id) {
+			delete(m.draining, d)
+		}
+	}
 	if len(m.draining) == 0 {
 		if m.catchingUp && len(m.owed) > 0 {
 			m.owed = m.owed[1:]

@@ -522,3 +522,90 @@ func TestUnchangedChannelsKeepThePosition(t *testing.T) {
 	c := requireAction[Connect](t, acts)
 	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
 }
+
+// expirePrivate is channel_expire of the harness's private channel, as the portal words it for an
+// app (type = the client id, no new_channel).
+func expirePrivate(n int) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"local.app"}}`)
+}
+
+// catchUpOwingTwo is rotatedWhileDown followed by a second rotation while the catch-up dials: the
+// private channel, shared by both owed configs, rotates too. owed[0] is {privID, sharedID} waiting
+// for sharedID, owed[1] is {privID, newShare} waiting for privID; the config is {newPriv, newShare}.
+func catchUpOwingTwo(t *testing.T) (*harness, Connect) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	require.True(t, h.m.catchingUp)
+	h.m.reload(false)
+	requireAction[LoadConfig](t, h.m.finish())
+	s := defaultSpec()
+	s.private, s.shared = newPriv, newShare
+	h.m.ConfigLoaded(h.config(s), h.now)
+	require.Len(t, h.m.owed, 2)
+	return h, c
+}
+
+// TestLastWordOnAnEarlierCatchUpSettlesTheNextOne: a catch-up replays every channel of its config,
+// so it can bring the last word of a channel that a later catch-up owes. That notice comes once (a
+// replay of it is a duplicate): the later catch-up must not wait for it again.
+func TestLastWordOnAnEarlierCatchUpSettlesTheNextOne(t *testing.T) {
+	h, c := catchUpOwingTwo(t)
+	h.m.Opened(c.Gen, h.now)
+	requireNo[Connect](t, h.m.Frame(c.Gen, expirePrivate(13), false, h.now))
+	require.Len(t, h.m.owed, 1, "the second catch-up is settled")
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(14), false, h.now))
+	assert.Contains(t, next.URL, newPriv, "the newest config is joined at once")
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	assert.Empty(t, h.m.owed)
+}
+
+// TestLastWordFromALaterPositionSettlesNothing: a notice that came on a connection dialled from
+// further on than where a catch-up must start does not vouch for what the channel held before.
+func TestLastWordFromALaterPositionSettlesNothing(t *testing.T) {
+	h, c := catchUpOwingTwo(t)
+	h.m.owed[1].mid = mid(9)
+	h.m.Opened(c.Gen, h.now)
+	h.m.Frame(c.Gen, expirePrivate(13), false, h.now)
+	require.Len(t, h.m.owed, 2)
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(14), false, h.now))
+	assert.Contains(t, next.URL, url.QueryEscape(privID), "the second catch-up still runs")
+	assert.Equal(t, mid(9), query(t, next.URL).Get("mid"))
+}
+
+// TestCatchUpSettledWhileDiallingSwitchesOnOpen: when every channel a catch-up waits for said its
+// last word before the catch-up opened, it switches as soon as it opens.
+func TestCatchUpSettledWhileDiallingSwitchesOnOpen(t *testing.T) {
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	h.m.connFrom = mid(10) // as if the notice came on a connection dialled from the catch-up's position
+	h.m.sawLastWord(sharedID)
+	require.Len(t, h.m.owed, 1, "the catch-up under way keeps its entry")
+	h.m.Opened(c.Gen, h.now)
+	acts := h.advance(0)
+	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
+	assert.Contains(t, requireAction[Connect](t, acts).URL, newShare)
+	assert.Empty(t, h.m.owed)
+}
+
+// TestLastWordRememberedAcrossConfigs: a channel whose channel_expire arrived is not caught up on
+// when a later config drops it, though other configs were applied in between.
+func TestLastWordRememberedAcrossConfigs(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(11), false, h.now))
+	// The answer still names the private channel (the portal had not rotated it yet) but a new
+	// shared one; the connection moves to it.
+	s := defaultSpec()
+	s.shared = newShare
+	h.m.ConfigLoaded(h.config(s), h.now)
+	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(12), false, h.now))
+	h.m.Opened(c.Gen, h.now)
+	h.m.Closed(c.Gen, 1006, h.now)
+	// While disconnected, the private channel is found rotated.
+	h.m.reload(false)
+	requireAction[LoadConfig](t, h.m.finish())
+	s.private = newPriv
+	next := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	assert.Contains(t, next.URL, newPriv, "no catch-up: the private channel's last word arrived")
+	assert.Empty(t, h.m.owed)
+}

@@ -60,7 +60,9 @@ func (m *Machine) fire(t timer) {
 		}
 	case tSwitch:
 		if m.draining != nil {
-			m.logf("no channel_expire from the rotated channels in time: switching")
+			if len(m.draining) > 0 {
+				m.logf("no channel_expire from the rotated channels in time: switching")
+			}
 			m.draining = map[string]bool{}
 			m.drained("")
 		}
