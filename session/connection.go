@@ -149,7 +149,9 @@ func (m *Machine) markOpen() {
 	if m.cfg.Wire() == protocol.WireJSONRPC {
 		m.set(tWatchdog, m.t.FirstPingTimeout)
 	}
-	m.openedForSwitch()
+	if m.openedForSwitch() {
+		return
+	}
 	m.setStatus(StatusOnline)
 	m.logf("online by %s", m.transport)
 	m.online = true
@@ -198,6 +200,7 @@ func (m *Machine) closed(code int) {
 		// catch-up is tried again with the next reconnect if that fails too.
 		m.logf("the catch-up connection did not open: connecting with the new config")
 		m.owed[0].skip = true
+		m.owed[0].unheard = !wasOpen
 		m.connect()
 		return
 	}
@@ -251,6 +254,9 @@ func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMess
 	case 200:
 		if m.conn == connConnecting {
 			m.markOpen()
+			if gen != m.gen {
+				return m.finish() // replaced on opening (openedForSwitch): nothing of it is delivered
+			}
 		}
 		if len(body) > 0 {
 			m.frame(body, m.cfg.Wire() == protocol.WireProtobuf)
@@ -258,6 +264,9 @@ func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMess
 	case 304:
 		if m.conn == connConnecting {
 			m.markOpen()
+			if gen != m.gen {
+				return m.finish()
+			}
 		}
 		if expires == LongPollIdleExpires && lastMessageID != "" {
 			m.advanceMID(lastMessageID)

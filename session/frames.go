@@ -17,6 +17,9 @@ func (m *Machine) Frame(gen int, data []byte, binary bool, now time.Time) []Acti
 	}
 	if m.conn == connConnecting {
 		m.markOpen()
+		if gen != m.gen {
+			return m.finish() // replaced on opening (openedForSwitch): nothing of it is delivered
+		}
 	}
 	m.frame(data, binary)
 	return m.finish()

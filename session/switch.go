@@ -47,6 +47,9 @@ type owedChannels struct {
 	mid   string           // where the catch-up, and the connection after it, resume from
 	opens int              // catch-up connections opened so far
 	skip  bool             // the last catch-up was refused: the next dial uses the new config
+	// unheard: the last catch-up dial did not open (refused, or the server was down); retried: the
+	// catch-up was dialled once more after a connection with the new config opened.
+	unheard, retried bool
 }
 
 // rotated returns the ids of old's channels that cfg no longer holds and whose channel_expire has
@@ -244,10 +247,21 @@ func (m *Machine) dialConfig() *protocol.Config {
 }
 
 // openedForSwitch runs when a connection opens: a catch-up starts draining; any other connection
-// with the new config makes owed channels unreachable in order, so they are given up.
-func (m *Machine) openedForSwitch() {
+// with the new config makes owed channels unreachable in order, so they are given up. Except once:
+// when the catch-up's last dial did not open, the server may have been down then and be up now
+// (a browser cannot tell a refused handshake from a server that is down), so the new connection is
+// closed before anything is delivered on it and the catch-up dialled again. It reports whether it
+// replaced the connection.
+func (m *Machine) openedForSwitch() bool {
 	switch {
 	case len(m.owed) == 0:
+	case !m.catchingUp && m.owed[0].unheard && !m.owed[0].retried:
+		o := m.owed[0]
+		o.retried, o.unheard = true, false
+		m.logf("the server is up: trying the catch-up once more before the new config")
+		m.disconnect(CloseConfigReplaced, "catch-up first")
+		m.connect()
+		return true
 	case m.catchingUp:
 		o := m.owed[0]
 		o.opens++
@@ -259,13 +273,14 @@ func (m *Machine) openedForSwitch() {
 		if len(m.draining) == 0 {
 			// Every rotated channel said its last word while this connection was being dialled.
 			m.set(tSwitch, 0)
-			return
+			return false
 		}
 		m.set(tSwitch, catchUpDrainTimeout)
 	default:
 		m.logf("connected with the new config: %d rotated channel(s) left without a catch-up", m.owedIDs())
 		m.owed = nil
 	}
+	return false
 }
 
 // switchConnection moves a connection to the channels of cfg. An open connection is drained first

@@ -158,19 +158,53 @@ func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
 	assert.Empty(t, h.m.owed)
 }
 
-// TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs one failed dial; the
-// new config is dialled at once, and once it is open the rotated channels are given up.
+// TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs a failed dial, after
+// which the new config is dialled at once. Its open proves the server up, so the catch-up is dialled
+// once more (it may have failed only because the server was down); refused again, it is given up
+// when the new config opens the second time.
 func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
 	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
 	next := requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now))
 	assert.Contains(t, next.URL, newShare)
 	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	h.m.Opened(next.Gen, h.now)
+
+	acts := h.m.Opened(next.Gen, h.now)
+	assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen, "closed before anything is delivered on it")
+	retry := requireAction[Connect](t, acts)
+	assert.Contains(t, retry.URL, url.QueryEscape(sharedID), "the catch-up is dialled once more")
+	assert.NotEqual(t, StatusOnline, h.m.Status())
+
+	next = requireAction[Connect](t, h.m.Closed(retry.Gen, 1006, h.now))
+	assert.Contains(t, next.URL, newShare)
+	requireNo[Connect](t, h.m.Opened(next.Gen, h.now))
 	assert.Empty(t, h.m.owed)
 	h.m.Frame(next.Gen, textMsg(mid(11), "application", "a", `{}`), false, h.now)
 	h.m.Closed(next.Gen, 1006, h.now)
 	again := requireAction[Connect](t, h.advance(time.Second))
 	assert.Contains(t, again.URL, newShare, "no catch-up once the new channels were joined")
+}
+
+// TestCatchUpAfterTheServerCameBack: the catch-up's dial failed because the push server was down,
+// and the new config's dial right after it opened because the server had just come back. The
+// catch-up runs before anything of the new channels is delivered, and what the old channel held
+// arrives.
+func TestCatchUpAfterTheServerCameBack(t *testing.T) {
+	s := defaultSpec()
+	s.version = 3
+	h, c := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
+	next := requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now)) // the server is down
+	require.Contains(t, next.URL, newShare)
+	acts := h.m.PollResult(next.Gen, 200, textMsg(mid(20), "application", "newer", `{}`), "", "", h.now)
+	assert.Empty(t, messagesOf(eventsOf(t, acts)), "nothing of the new channels is delivered before the catch-up")
+	retry := requireAction[Connect](t, acts)
+	require.Contains(t, retry.URL, url.QueryEscape(sharedID))
+	assert.Equal(t, mid(10), query(t, retry.URL).Get("mid"))
+	acts = h.m.PollResult(retry.Gen, 200, textMsg(mid(12), "application", "stranded", `{}`), "", "", h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "what the old channel held arrives")
+	last := requireAction[Connect](t, h.m.PollResult(retry.Gen, 200, expireShared(13), "", "", h.now))
+	assert.Contains(t, last.URL, newShare)
+	assert.Len(t, messagesOf(eventsOf(t, h.m.PollResult(last.Gen, 200, textMsg(mid(20), "application", "newer", `{}`), "", "", h.now))), 1)
+	assert.Empty(t, h.m.owed)
 }
 
 // TestCatchUpRetriedWhileTheServerIsDown: while both dials fail, each reconnect tries the catch-up
