@@ -182,6 +182,7 @@ func (m *Machine) channelExpire(params []byte) {
 	if m.draining != nil {
 		// The new config is in hand: this is a rotated channel's last message, or, on a catch-up,
 		// possibly one of a newer config's, which a later catch-up no longer waits for.
+		m.oweSkipped(p)
 		m.drained(id)
 		return
 	}
@@ -191,7 +192,7 @@ func (m *Machine) channelExpire(params []byte) {
 		return
 	}
 	if p.Get("action").String() == "reconnect" && m.cfg.JWT == "" {
-		if ch, ok := m.newChannel(p); ok {
+		if ch, ok := newChannelFor(m.cfg, p); ok {
 			next := *m.cfg
 			if ch.Type == "private" {
 				next.Channels.Private = ch
@@ -242,7 +243,9 @@ func rawChannel(id string) string {
 	return id
 }
 
-func (m *Machine) newChannel(p gjson.Result) (*protocol.Channel, bool) {
+// newChannelFor returns the new_channel of a channel_expire when it is a usable private or shared
+// channel replacing one that cfg holds, typed "private" or "shared".
+func newChannelFor(cfg *protocol.Config, p gjson.Result) (*protocol.Channel, bool) {
 	nc := p.Get("new_channel")
 	if !nc.IsObject() {
 		return nil, false
@@ -251,16 +254,16 @@ func (m *Machine) newChannel(p gjson.Result) (*protocol.Channel, bool) {
 	var cur *protocol.Channel
 	switch typ {
 	case "private":
-		cur = m.cfg.Channels.Private
+		cur = cfg.Channels.Private
 	case "shared":
-		cur = m.cfg.Channels.Shared
+		cur = cfg.Channels.Shared
 	default:
 		// An app's channels are typed by its client_id. A notice about the config's own shared
 		// channel whose new_channel starts at an ISO date comes from the portal finding that channel
 		// expired (CPullChannel::Get) and names its successor; the cleanup path's notice (a unix
 		// start) describes the portal's default shared channel instead, and is not trusted
 		// (protocol.md §11).
-		if sh := m.cfg.Channels.Shared; sh != nil && p.Get("channel.id").String() == sh.ID && nc.Get("start").Type == gjson.String {
+		if sh := cfg.Channels.Shared; sh != nil && p.Get("channel.id").String() == sh.ID && nc.Get("start").Type == gjson.String {
 			typ, cur = "shared", sh
 		}
 	}

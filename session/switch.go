@@ -1,7 +1,10 @@
 package session
 
 import (
+	"slices"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/b24pull/b24pull/protocol"
 )
@@ -68,6 +71,11 @@ func (m *Machine) rotated(old, cfg *protocol.Config) map[string]bool {
 // owe queues rotated channels of cfg to catch up on, oldest first, before the next connection with
 // the current config.
 func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
+	m.oweAt(len(m.owed), cfg, ids, mid)
+}
+
+// oweAt queues rotated channels of cfg at position i of the queue (0 ≤ i ≤ len(m.owed)).
+func (m *Machine) oweAt(i int, cfg *protocol.Config, ids map[string]bool, mid string) {
 	if cfg == nil || len(ids) == 0 || cfg.Wire() != m.cfg.Wire() || len(m.owed) >= maxOwed {
 		return
 	}
@@ -76,8 +84,42 @@ func (m *Machine) owe(cfg *protocol.Config, ids map[string]bool, mid string) {
 			return
 		}
 	}
-	m.owed = append(m.owed, &owedChannels{cfg: cfg, ids: ids, mid: mid})
+	m.owed = slices.Insert(m.owed, i, &owedChannels{cfg: cfg, ids: ids, mid: mid})
 	m.logf("%d rotated channel(s) left before their last message: to catch up on from mid %s", len(ids), mid)
+}
+
+// oweSkipped queues a catch-up of the channel that a drained channel's channel_expire names as its
+// successor when no config in use holds it: the portal rotated that successor again before the
+// config answer the client is switching to, so what was sent to it is reachable only through its
+// own id. The successor comes after the channels being drained and before any config queued since,
+// so its catch-up runs next. It starts before the channel's start (positionBefore).
+func (m *Machine) oweSkipped(p gjson.Result) {
+	if m.drainFrom == nil || m.drainFrom.JWT != "" {
+		return
+	}
+	ch, ok := newChannelFor(m.drainFrom, p)
+	if !ok || m.expiredSeen[rawChannel(ch.ID)] {
+		return
+	}
+	for _, c := range append([]*protocol.Config{m.cfg}, m.owedConfigs()...) {
+		for id := range channelIDSet(c) {
+			if rawChannel(id) == rawChannel(ch.ID) {
+				return
+			}
+		}
+	}
+	cfg := *m.drainFrom
+	if ch.Type == "private" {
+		cfg.Channels.Private = ch
+	} else {
+		cfg.Channels.Shared = ch
+	}
+	at := 0
+	if m.catchingUp && len(m.owed) > 0 {
+		at = 1 // after the catch-up under way
+	}
+	m.logf("channel_expire names a %s channel the new config has already passed", ch.Type)
+	m.oweAt(at, &cfg, map[string]bool{ch.ID: true}, m.positionBefore(ch.Start, m.drainMID))
 }
 
 // leftAt is the position from which old's channels may hold messages this client has not received:
@@ -119,13 +161,22 @@ const channelStartMargin = time.Second
 // other channels' messages moved the position past messages already sent to the new one. The server
 // times of the messages received tell which position came before the channel's start.
 func (m *Machine) setCfgFrom(old, cfg *protocol.Config) {
-	if start := newChannelsStart(old, cfg); !start.IsZero() {
-		t := float64(start.Add(-channelStartMargin).UnixMilli()) / 1000
-		if id, ok := m.dedup.before(t); ok {
-			m.resume.MID = m.earlier(m.resume.MID, id)
-		}
-	}
+	m.resume.MID = m.positionBefore(newChannelsStart(old, cfg), m.resume.MID)
 	m.cfgFrom = m.resume.MID
+}
+
+// positionBefore returns the older of mid and a position from which a replay brings every message
+// published from channelStartMargin before start on (mid when start is zero or nothing is
+// remembered).
+func (m *Machine) positionBefore(start time.Time, mid string) string {
+	if start.IsZero() {
+		return mid
+	}
+	t := float64(start.Add(-channelStartMargin).UnixMilli()) / 1000
+	if id, ok := m.dedup.before(t); ok {
+		return m.earlier(mid, id)
+	}
+	return mid
 }
 
 // newChannelsStart returns the earliest start of cfg's channels that old did not hold; zero when

@@ -643,3 +643,56 @@ func TestLastWordRememberedAcrossConfigs(t *testing.T) {
 	assert.Contains(t, next.URL, newPriv, "no catch-up: the private channel's last word arrived")
 	assert.Empty(t, h.m.owed)
 }
+
+// expireSharedFor is channel_expire of the harness's shared channel naming next as its successor,
+// worded as the portal does for an app's shared channel.
+func expireSharedFor(n int, next string, start time.Time) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"},"new_channel":{"id":"`+next+
+		`","start":"`+start.Format(time.RFC3339)+`","end":"`+start.Add(time.Minute).Format(time.RFC3339)+`","type":"local.app"}}`)
+}
+
+// TestSkippedSuccessorIsCaughtUpOn: the drained channel's channel_expire names a successor that the
+// config being switched to no longer holds (the portal rotated it again before the answer). What was
+// sent to it is caught up on through its own id before the new config is joined.
+func TestSkippedSuccessorIsCaughtUpOn(t *testing.T) {
+	const middle = "cccccccccccccccccccccccccccccccc.c231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, gen, _ := renewedShared(t) // draining sharedID from mid 10; m.cfg holds newShare
+	c := requireAction[Connect](t, h.m.Frame(gen, expireSharedFor(12, middle, h.now), false, h.now))
+	assert.Contains(t, c.URL, middle, "the skipped successor is caught up on")
+	assert.NotContains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+
+	h.m.Opened(c.Gen, h.now)
+	acts := h.m.Frame(c.Gen, textMsg(mid(13), "application", "on the successor", `{}`), false, h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1)
+	expireMiddle := channelExpireN(14, `{"action":"reconnect","channel":{"id":"`+middle+`","type":"local.app"}}`)
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireMiddle, false, h.now))
+	assert.Contains(t, next.URL, newShare)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	assert.Empty(t, h.m.owed)
+}
+
+// TestNamedSuccessorInTheNewConfigNeedsNoCatchUp: when the successor the notice names is the new
+// config's own channel, the switch goes straight to it.
+func TestNamedSuccessorInTheNewConfigNeedsNoCatchUp(t *testing.T) {
+	h, gen, _ := renewedShared(t)
+	c := requireAction[Connect](t, h.m.Frame(gen, expireSharedFor(12, newShare, h.now), false, h.now))
+	assert.Contains(t, c.URL, newShare)
+	assert.Empty(t, h.m.owed)
+}
+
+// TestSkippedSuccessorDuringACatchUp: a catch-up that learns of a skipped successor catches up on it
+// next, then joins the new config.
+func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
+	const middle = "cccccccccccccccccccccccccccccccc.c231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, c := rotatedWhileDown(t, Options{}, defaultSpec()) // catching up on sharedID; m.cfg holds newShare
+	h.m.Opened(c.Gen, h.now)
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireSharedFor(12, middle, h.now), false, h.now))
+	assert.Contains(t, next.URL, middle)
+	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	h.m.Opened(next.Gen, h.now)
+	expireMiddle := channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+middle+`","type":"local.app"}}`)
+	last := requireAction[Connect](t, h.m.Frame(next.Gen, expireMiddle, false, h.now))
+	assert.Contains(t, last.URL, newShare)
+	assert.Empty(t, h.m.owed)
+}
