@@ -14,4 +14,4 @@ scripts/ensure-chromium.sh
 scripts/build-wasm.sh --quick
 # No go test timeout: the soak, its drain and every wait in it are bounded by themselves.
 B24PULL_SOAK=$duration B24PULL_SOAK_VERSIONS=$versions \
-	go test -count=1 -timeout 0 -run '^TestSoak$' -v ./e2e/ | grep -v '^ *debug: '
+	go test -count=1 -timeout 0 -run '^TestSoak$' -v ./e2e/ | grep -Ev '^ *([0-9]+ )?debug: '
