@@ -181,7 +181,23 @@ func (m *Machine) channelExpire(params []byte) {
 	m.sawLastWord(id)
 	if m.draining != nil {
 		// The new config is in hand: this is a rotated channel's last message, or, on a catch-up,
-		// possibly one of a newer config's, which a later catch-up no longer waits for.
+		// possibly one of a newer config's, which a later catch-up no longer waits for. A channel the
+		// config in use still holds moves to its successor, which the connection after the drain joins.
+		if ch, ok := m.successor(p); ok {
+			m.takeChannel(ch)
+			m.logf("channel_expire: the new %s channel is joined after the switch", ch.Type)
+		} else if m.cfgHolds(id) {
+			m.logf("channel_expire: reloading the config")
+			if m.drainingHeld(id) {
+				// The connection was kept for this channel only (deferSwitch): with no successor
+				// named, the config answer makes the switch, from where the wait began.
+				m.endDrain()
+				m.reload(false)
+				m.floor = m.earlier(m.floor, m.resume.MID)
+				return
+			}
+			m.reload(false)
+		}
 		m.oweSkipped(p)
 		m.drained(id)
 		return
@@ -191,31 +207,88 @@ func (m *Machine) channelExpire(params []byte) {
 		m.logf("channel_expire: for a channel no longer in use, ignored")
 		return
 	}
-	if p.Get("action").String() == "reconnect" && m.cfg.JWT == "" {
-		if ch, ok := newChannelFor(m.cfg, p); ok {
-			next := *m.cfg
-			if ch.Type == "private" {
-				next.Channels.Private = ch
-			} else {
-				next.Channels.Shared = ch
-			}
-			old := m.cfg
-			m.cfg = &next
-			m.setCfgFrom(old, m.cfg)
-			if m.loading {
-				m.loadAgain = true // the answer on its way holds the channel just replaced
-			}
-			m.stats.Renewals++
-			m.scheduleRenewal()
-			m.logf("channel_expire: switching to the new %s channel", ch.Type)
+	if ch, ok := m.successor(p); ok {
+		old := m.takeChannel(ch)
+		m.logf("channel_expire: switching to the new %s channel", ch.Type)
+		switch {
+		case m.conn == connOpen && m.deferSwitch(old):
+		case m.loading && m.spentChannel():
+			// The config's other channel has said its last word and the answer naming its
+			// successor is on its way: the connection waits for it rather than dialling a channel
+			// that carries nothing more.
+			m.disconnect(CloseConfigReplaced, "config replaced")
+			m.setStatus(StatusOffline)
+			m.floor = m.earlier(m.floor, m.resume.MID)
+			m.loadConnect = true
+			m.logf("connecting once the config answer on its way arrives")
+		default:
 			m.disconnect(CloseConfigReplaced, "config replaced")
 			m.setStatus(StatusOffline)
 			m.scheduleReconnectIn(m.t.ChannelExpireReconnect)
-			return
 		}
+		return
 	}
 	m.logf("channel_expire: reloading the config")
 	m.reload(false)
+}
+
+// successor returns the new_channel of a channel_expire that can replace, in place, a channel of
+// the config in use: the notice asks for a reconnect, and the config carries no token (with a JWT,
+// version 5, the token's chan claim names the channels, so only a reload can move to a new one).
+func (m *Machine) successor(p gjson.Result) (*protocol.Channel, bool) {
+	if p.Get("action").String() != "reconnect" || m.cfg.JWT != "" {
+		return nil, false
+	}
+	return newChannelFor(m.cfg, p)
+}
+
+// takeChannel replaces, in the config in use, the channel that ch succeeds, and returns the config
+// it replaced. The resume position moves back to before the new channel's start (setCfgFrom).
+func (m *Machine) takeChannel(ch *protocol.Channel) (old *protocol.Config) {
+	next := *m.cfg
+	if ch.Type == "private" {
+		next.Channels.Private = ch
+	} else {
+		next.Channels.Shared = ch
+	}
+	old = m.cfg
+	m.cfg = &next
+	from := m.cfgFrom
+	m.setCfgFrom(old, m.cfg)
+	if m.connCfg != old {
+		// No connection has subscribed old's channels yet (a drain keeps an older one): what they
+		// hold from where old was applied is still to come.
+		m.cfgFrom = m.earlier(m.cfgFrom, from)
+	}
+	if m.loading {
+		m.loadAgain = true // the answer on its way holds the channel just replaced
+	}
+	m.stats.Renewals++
+	m.scheduleRenewal()
+	return old
+}
+
+// cfgHolds reports whether id (signed or raw) names one of the config's channels.
+func (m *Machine) cfgHolds(id string) bool {
+	if id == "" {
+		return false
+	}
+	for held := range channelIDSet(m.cfg) {
+		if rawChannel(held) == rawChannel(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// drainingHeld reports whether the drain under way waits for id, a channel the config in use holds.
+func (m *Machine) drainingHeld(id string) bool {
+	for d := range m.draining {
+		if rawChannel(d) == rawChannel(id) {
+			return m.cfgHolds(d)
+		}
+	}
+	return false
 }
 
 // holdsChannel reports whether id names one of the config's channels. Version 5 configs carry no

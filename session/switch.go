@@ -17,6 +17,8 @@ import (
 //
 //   - drain: a live connection is kept, after a config with other channels arrived, until each rotated
 //     channel's channel_expire (the portal's last message there) has arrived, or switchDrainTimeout;
+//     likewise after a channel_expire replaced one channel in place while the other is about to
+//     rotate too (deferSwitch), so that one connection joins both successors;
 //   - catch-up: when the rotation happened while no connection was open (a restart or a drop spanning
 //     it), or a drain was cut short by a close, the client first connects once more with the old
 //     config, from where the reload began, drains that connection the same way, then connects with
@@ -349,6 +351,19 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 		return
 	}
 	wait := m.rotated(old, cfg)
+	if m.conn == connOpen && m.connCfg != old {
+		// The live connection was dialled with an older config (deferSwitch kept it): rotated channels
+		// of old that it does not subscribe were never joined, and are caught up on.
+		held := channelIDSet(m.connCfg)
+		away := map[string]bool{}
+		for id := range wait {
+			if !held[id] {
+				away[id] = true
+				delete(wait, id)
+			}
+		}
+		m.owe(old, away, m.leftAt(old, oldFrom))
+	}
 	if m.conn != connOpen || len(wait) == 0 {
 		m.owe(old, wait, m.leftAt(old, oldFrom))
 		m.disconnect(CloseConfigReplaced, "config replaced")
@@ -358,6 +373,59 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 	m.draining, m.drainFrom, m.drainMID = wait, old, m.resume.MID
 	m.set(tSwitch, switchDrainTimeout)
 	m.logf("waiting for channel_expire of %d rotated channel(s) before switching", len(wait))
+}
+
+// deferSwitch keeps the live connection, after a channel_expire replaced one of its channels in
+// place, while another channel it holds, which the config in use still holds, ends within
+// switchDrainTimeout: that channel is about to rotate too, and a connection closed now would miss its
+// last messages and its channel_expire, which a server that refuses rotated ids never replays. The
+// connection is drained until that channel's channel_expire arrives (its successor is then taken in
+// place, and one connection joins both new channels, or, when none is named, the config answer
+// does), or until switchDrainTimeout after the renewal due for it. With channels that live only
+// seconds, both bounds shrink to a fraction of the lifetime. old is the config the channel_expire
+// replaced. It reports whether it deferred.
+func (m *Machine) deferSwitch(old *protocol.Config) bool {
+	soon, most := switchDrainTimeout, time.Duration(0)
+	if life := m.lifetime(); life > 0 {
+		// Short-lived channels (a test portal's): the new channel must not end before it is joined.
+		soon, most = min(soon, life/4), life/2
+	}
+	ending := map[string]bool{}
+	held := channelIDSet(m.cfg)
+	shift := m.cfg.TimeShift
+	for _, ch := range []*protocol.Channel{m.connCfg.Channels.Private, m.connCfg.Channels.Shared} {
+		if ch == nil || ch.ID == "" || !held[ch.ID] || ch.End.IsZero() || m.expiredSeen[rawChannel(ch.ID)] {
+			continue
+		}
+		if ch.End.Add(shift).Before(m.now.Add(soon)) {
+			ending[ch.ID] = true
+		}
+	}
+	if len(ending) == 0 {
+		return false
+	}
+	wait := switchDrainTimeout
+	if m.pending(tRenew) {
+		wait += m.deadlines[tRenew].Sub(m.now)
+	}
+	if most > 0 {
+		wait = min(wait, most)
+	}
+	m.draining, m.drainFrom, m.drainMID = ending, old, m.resume.MID
+	m.set(tSwitch, wait)
+	m.logf("keeping the connection until %d channel(s) it holds, ending too, have rotated", len(ending))
+	return true
+}
+
+// spentChannel reports whether the config in use holds a channel whose channel_expire has arrived:
+// a connection with it would subscribe a channel that carries nothing more.
+func (m *Machine) spentChannel() bool {
+	for id := range channelIDSet(m.cfg) {
+		if m.expiredSeen[rawChannel(id)] {
+			return true
+		}
+	}
+	return false
 }
 
 // drained notes that channel_expire of id arrived on the connection being drained, and switches once
@@ -387,7 +455,15 @@ func (m *Machine) endDrain() {
 		if m.catchingUp && len(m.owed) > 0 {
 			m.owed[0].ids = m.draining
 		} else {
-			m.owe(m.drainFrom, m.draining, m.drainMID)
+			// A channel the config in use still holds is subscribed by the next connection anyway.
+			held := channelIDSet(m.cfg)
+			owed := map[string]bool{}
+			for id := range m.draining {
+				if !held[id] {
+					owed[id] = true
+				}
+			}
+			m.owe(m.drainFrom, owed, m.drainMID)
 		}
 	}
 	m.draining, m.drainFrom = nil, nil

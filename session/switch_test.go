@@ -696,3 +696,166 @@ func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
 	assert.Contains(t, last.URL, newShare)
 	assert.Empty(t, h.m.owed)
 }
+
+// nearBothEnds starts a harness whose channels both end a minute after t0, lets message 10 arrive
+// and, a second before the end, the shared channel's channel_expire naming its successor (message
+// 11). It returns the harness, the live connection and the actions of the notice.
+func nearBothEnds(t *testing.T) (*harness, int, []Action) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	h.advance(59 * time.Second)
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:59+00:00","end":"2026-11-24T03:01:59+00:00","type":"shared"}}`
+	return h, gen, h.m.Frame(gen, channelExpireN(11, params), false, h.now)
+}
+
+// expirePrivateFor is the private channel's channel_expire naming newPriv as its successor.
+func expirePrivateFor(n int) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"private"},"new_channel":{"id":"`+newPriv+
+		`","start":"2026-11-24T03:01:00+00:00","end":"2026-11-24T03:02:00+00:00","type":"private"}}`)
+}
+
+// TestInPlaceSwitchWaitsForTheOtherChannelEndingToo: a channel_expire that replaces the shared
+// channel while the private one ends within switchDrainTimeout keeps the connection, which still
+// brings the private channel's messages and then its channel_expire; one connection then joins both
+// successors, from the shared notice on.
+func TestInPlaceSwitchWaitsForTheOtherChannelEndingToo(t *testing.T) {
+	h, gen, acts := nearBothEnds(t)
+	requireNo[Disconnect](t, acts)
+	requireNo[Connect](t, acts)
+	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the successor is taken at once")
+	assert.Contains(t, h.m.Timers(h.now), "switch")
+	assert.Equal(t, StatusOnline, h.m.Status())
+
+	acts = h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the private channel's messages still arrive")
+	acts = h.m.Frame(gen, expirePrivateFor(13), false, h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	c := requireAction[Connect](t, acts)
+	q := query(t, c.URL)
+	assert.Equal(t, newPriv+"/"+newShare, q.Get("CHANNEL_ID"))
+	assert.Equal(t, mid(11), q.Get("mid"), "from the shared notice: the new shared channel's messages came after it")
+	assert.EqualValues(t, 2, h.m.Stats().Renewals)
+	assert.Empty(t, h.m.owed)
+
+	h.m.Opened(c.Gen, h.now)
+	acts = h.m.Frame(c.Gen, append(textMsg(mid(12), "application", "private", `{}`), textMsg(mid(14), "application", "shared", `{}`)...), false, h.now)
+	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the overlap is skipped")
+}
+
+// TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord: the other channel's channel_expire in an
+// app's wording names no successor: the config is reloaded while the connection stays, and its answer
+// makes the switch, from where the wait began.
+func TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord(t *testing.T) {
+	h, gen, _ := nearBothEnds(t)
+	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
+	acts := h.m.Frame(gen, expirePrivate(13), false, h.now)
+	requireAction[LoadConfig](t, acts)
+	requireNo[Disconnect](t, acts)
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	s.private, s.shared, s.start = newPriv, newShare, h.now
+	acts = h.m.ConfigLoaded(h.config(s), h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	c := requireAction[Connect](t, acts)
+	assert.Equal(t, newPriv+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+	assert.Empty(t, h.m.owed)
+}
+
+// TestInPlaceSwitchWaitsNoLongerThanTheRenewal: without the other channel's channel_expire, the
+// switch happens switchDrainTimeout after the renewal due for that channel, with the channel kept.
+func TestInPlaceSwitchWaitsNoLongerThanTheRenewal(t *testing.T) {
+	h, gen, _ := nearBothEnds(t)
+	wait := h.m.deadlines[tSwitch].Sub(h.now)
+	assert.Equal(t, h.m.deadlines[tRenew].Sub(h.now)+switchDrainTimeout, wait)
+	h.m.reload(false) // the renewal, answered with the same private channel
+	h.m.finish()
+	h.m.ConfigLoaded(h.m.Config(), h.now)
+	requireNo[Disconnect](t, h.advance(wait-time.Millisecond))
+	acts := h.advance(time.Millisecond)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	c := requireAction[Connect](t, acts)
+	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+}
+
+// TestInPlaceSwitchWaitEndsWithTheConnection: a connection lost while waiting for the other channel
+// is replaced by one with the config in use, which still holds that channel: nothing is owed.
+func TestInPlaceSwitchWaitEndsWithTheConnection(t *testing.T) {
+	h, gen, _ := nearBothEnds(t)
+	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
+	h.m.Closed(gen, 1006, h.now)
+	assert.Empty(t, h.m.owed)
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	c := requireAction[Connect](t, h.advance(time.Second))
+	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+}
+
+// TestInPlaceSwitchWhenTheOtherChannelLivesOn: far from the other channel's end, the connection is
+// replaced after ChannelExpireReconnect, as the protocol asks.
+func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.advance(57 * time.Second)
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:57+00:00","end":"2026-11-24T03:01:57+00:00","type":"shared"}}`
+	acts := h.m.Frame(gen, channelExpireN(11, params), false, h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	assert.NotContains(t, h.m.Timers(h.now), "switch")
+}
+
+// TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer: the private channel said its last
+// word (no successor named, a reload on its way) before the shared channel's channel_expire: nothing
+// is dialled with the spent private channel; the config answer connects, from where the reload was
+// asked for.
+func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(11), false, h.now))
+	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
+		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T03:01:00+00:00","type":"shared"}}`
+	acts := h.m.Frame(gen, channelExpireN(12, params), false, h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	requireNo[Connect](t, acts)
+	requireNo[Connect](t, h.advance(time.Second))
+	s.private, s.shared = newPriv, newShare
+	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	assert.Equal(t, newPriv+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from where the reload was asked for")
+}
+
+// TestInPlaceSuccessorRotatedBeforeItWasJoined: while the connection is kept for the private
+// channel, the portal rotates both channels at once: the private notice ends the wait, and the
+// config answer names successors of both. The shared channel taken in place was never subscribed by
+// any connection, so it is caught up on, from before it started, before the newest channels.
+func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
+	const newest = "dddddddddddddddddddddddddddddddd.d231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	h, gen, _ := nearBothEnds(t)
+	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
+	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(13), false, h.now))
+	s := defaultSpec()
+	s.lifetime = time.Minute
+	s.private, s.shared, s.start = newPriv, newest, h.now
+	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen, "the kept connection holds nothing to wait for")
+	c := requireAction[Connect](t, acts)
+	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"), "a catch-up of the shared channel never joined")
+	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+
+	h.m.Opened(c.Gen, h.now)
+	next := requireAction[Connect](t, h.m.Frame(c.Gen, channelExpireN(15, `{"action":"reconnect","channel":{"id":"`+newShare+`","type":"local.app"}}`), false, h.now))
+	assert.Equal(t, newPriv+"/"+newest, query(t, next.URL).Get("CHANNEL_ID"))
+	assert.Equal(t, mid(11), query(t, next.URL).Get("mid"))
+}
+
