@@ -200,7 +200,10 @@ func (m *Machine) closed(code int) {
 		// catch-up is tried again with the next reconnect if that fails too.
 		m.logf("the catch-up connection did not open: connecting with the new config")
 		m.owed[0].skip = true
-		m.owed[0].unheard = !wasOpen
+		// Only a close code says the server refused the ids; a dial that failed, or a connection
+		// that ended at once without one, may as well have met a server going down or a dropped
+		// network.
+		m.owed[0].unheard = code != CloseWrongChannel
 		m.connect()
 		return
 	}

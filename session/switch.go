@@ -52,7 +52,8 @@ type owedChannels struct {
 	mid   string           // where the catch-up, and the connection after it, resume from
 	opens int              // catch-up connections opened so far
 	skip  bool             // the last catch-up was refused: the next dial uses the new config
-	// unheard: the last catch-up dial did not open (refused, or the server was down); retried: the
+	// unheard: the last catch-up did not open, or ended at once, without a close code that refuses
+	// the ids (the server may have been down, or the network dropped it); retried: the
 	// catch-up was dialled once more after a connection with the new config opened.
 	unheard, retried bool
 }
@@ -301,10 +302,11 @@ func (m *Machine) dialConfig() *protocol.Config {
 
 // openedForSwitch runs when a connection opens: a catch-up starts draining; any other connection
 // with the new config makes owed channels unreachable in order, so they are given up. Except once:
-// when the catch-up's last dial did not open, the server may have been down then and be up now
-// (a browser cannot tell a refused handshake from a server that is down), so the new connection is
-// closed before anything is delivered on it and the catch-up dialled again. It reports whether it
-// replaced the connection.
+// when the catch-up's last dial did not open, or its connection ended at once without a close code,
+// the server may have been down then, or the network dropped it, and be up now (a browser cannot
+// tell a refused handshake from a server that is down), so the new connection is closed before
+// anything is delivered on it and the catch-up dialled again. It reports whether it replaced the
+// connection.
 func (m *Machine) openedForSwitch() bool {
 	switch {
 	case len(m.owed) == 0:

@@ -859,3 +859,29 @@ func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
 	assert.Equal(t, mid(11), query(t, next.URL).Get("mid"))
 }
 
+// TestCatchUpLostAtOnceIsTriedAgain: a catch-up connection that opens and ends at once without a
+// close code (a dropped network, or a server refusing after the open: a browser cannot tell) counts
+// as refused, so the new config is dialled; once that opens, the catch-up is dialled once more. A
+// close code refusing the ids (4010) gives it up.
+func TestCatchUpLostAtOnceIsTriedAgain(t *testing.T) {
+	for _, tc := range []struct {
+		code  int
+		again bool
+	}{{1006, true}, {CloseWrongChannel, false}} {
+		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
+			h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+			h.m.Opened(c.Gen, h.now)
+			next := requireAction[Connect](t, h.m.Closed(c.Gen, tc.code, h.now))
+			require.Contains(t, next.URL, newShare)
+			acts := h.m.Opened(next.Gen, h.now)
+			if !tc.again {
+				requireNo[Disconnect](t, acts)
+				assert.Empty(t, h.m.owed)
+				return
+			}
+			retry := requireAction[Connect](t, acts)
+			assert.Contains(t, retry.URL, url.QueryEscape(sharedID), "the catch-up is dialled once more")
+			assert.Equal(t, mid(10), query(t, retry.URL).Get("mid"))
+		})
+	}
+}
