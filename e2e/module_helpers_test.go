@@ -179,14 +179,33 @@ func (r *modRun) dump(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var stats, counts any
+	var stats any
+	var got struct {
+		Counts map[string]int `json:"counts"`
+	}
 	_ = r.page.Eval(ctx, `(() => { try { return mt.stats(); } catch (e) { return String(e); } })()`, &stats)
-	_ = r.page.Eval(ctx, `mt.counts()`, &counts)
+	_ = r.page.Eval(ctx, `mt.counts()`, &got)
+	// The console first: a CI log that keeps only the end of the output still shows the counts.
+	t.Logf("v%d page console (the module's debug log):\n  %s", r.version, strings.Join(r.page.Console(), "\n  "))
 	t.Logf("v%d server stats: %+v", r.version, r.srv.Stats())
 	t.Logf("v%d client stats: %v", r.version, stats)
-	t.Logf("v%d deliveries: %v", r.version, counts)
-	t.Logf("v%d published: %v", r.version, r.keys)
-	t.Logf("v%d page console (the module's debug log):\n  %s", r.version, strings.Join(r.page.Console(), "\n  "))
+	lost, doubled := r.tally(got.Counts)
+	t.Logf("v%d deliveries: %d published (%s … %s), never delivered %v, delivered more than once %v",
+		r.version, len(r.keys), first(r.keys), last(r.keys), lost, doubled)
+}
+
+func first(keys []string) string {
+	if len(keys) == 0 {
+		return "-"
+	}
+	return keys[0]
+}
+
+func last(keys []string) string {
+	if len(keys) == 0 {
+		return "-"
+	}
+	return keys[len(keys)-1]
 }
 
 // start calls start() and requires it to resolve, then waits until the server has subscribed the
@@ -294,21 +313,26 @@ func (r *modRun) assertExactlyOnce(t *testing.T) {
 		Unkeyed int            `json:"unkeyed"`
 	}
 	require.NoError(t, r.page.Eval(r.ctx, `mt.counts()`, &got))
-	var lost, doubled []string
-	for _, k := range r.keys {
-		switch n := got.Counts[k]; {
-		case n == 0:
-			lost = append(lost, k)
-		case n > 1:
-			doubled = append(doubled, fmt.Sprintf("%s×%d", k, n))
-		}
-	}
+	lost, doubled := r.tally(got.Counts)
 	assert.Empty(t, lost, "events never delivered (of %d)", len(r.keys))
 	assert.Empty(t, doubled, "events delivered more than once")
 	for k := range got.Counts {
 		assert.Contains(t, r.keys, k, "an event that was never published was delivered")
 	}
 	assert.Zero(t, got.Unkeyed, "events of module %s without a key were delivered", modModule)
+}
+
+// tally splits the published keys into those never delivered and those delivered more than once.
+func (r *modRun) tally(counts map[string]int) (lost, doubled []string) {
+	for _, k := range r.keys {
+		switch n := counts[k]; {
+		case n == 0:
+			lost = append(lost, k)
+		case n > 1:
+			doubled = append(doubled, fmt.Sprintf("%s×%d", k, n))
+		}
+	}
+	return lost, doubled
 }
 
 func (r *modRun) stats(t *testing.T) pageStats {
