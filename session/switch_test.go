@@ -14,14 +14,20 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// renewedShared starts a harness, lets the renewal come due and answers it with the shared channel
-// rotated, while message 10 arrived before the load and 11 (on the private channel) during it.
-func renewedShared(t *testing.T) (*harness, int, []Action) {
+// minuteChannels starts a harness whose channels live a minute from t0 and lets message 10 arrive.
+func minuteChannels(t *testing.T) (*harness, cfgSpec, int) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
 	s.lifetime = time.Minute
 	gen := h.start(s)
 	h.m.Frame(gen, textMsg(mid(10), "application", "before", `{}`), false, h.now)
+	return h, s, gen
+}
+
+// renewedShared starts a harness, lets the renewal come due and answers it with the shared channel
+// rotated, while message 10 arrived before the load and 11 (on the private channel) during it.
+func renewedShared(t *testing.T) (*harness, int, []Action) {
+	h, s, gen := minuteChannels(t)
 	h.advance(h.m.deadlines[tRenew].Sub(h.now))
 	h.m.Frame(gen, textMsg(mid(11), "application", "during", `{}`), false, h.now)
 	next := s
@@ -701,11 +707,7 @@ func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
 // and, a second before the end, the shared channel's channel_expire naming its successor (message
 // 11). It returns the harness, the live connection and the actions of the notice.
 func nearBothEnds(t *testing.T) (*harness, int, []Action) {
-	h := newHarness(t, Options{})
-	s := defaultSpec()
-	s.lifetime = time.Minute
-	gen := h.start(s)
-	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	h, _, gen := minuteChannels(t)
 	h.advance(59 * time.Second)
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:59+00:00","end":"2026-11-24T03:01:59+00:00","type":"shared"}}`
@@ -800,10 +802,7 @@ func TestInPlaceSwitchWaitEndsWithTheConnection(t *testing.T) {
 // TestInPlaceSwitchWhenTheOtherChannelLivesOn: far from the other channel's end, the connection is
 // replaced after ChannelExpireReconnect, as the protocol asks.
 func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
-	h := newHarness(t, Options{})
-	s := defaultSpec()
-	s.lifetime = time.Minute
-	gen := h.start(s)
+	h, _, gen := minuteChannels(t)
 	h.advance(57 * time.Second)
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:57+00:00","end":"2026-11-24T03:01:57+00:00","type":"shared"}}`
@@ -817,11 +816,7 @@ func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
 // is dialled with the spent private channel; the config answer connects, from where the reload was
 // asked for.
 func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.T) {
-	h := newHarness(t, Options{})
-	s := defaultSpec()
-	s.lifetime = time.Minute
-	gen := h.start(s)
-	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
+	h, s, gen := minuteChannels(t)
 	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(11), false, h.now))
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T03:01:00+00:00","type":"shared"}}`
