@@ -188,7 +188,7 @@ func (m *Machine) channelExpire(params []byte) {
 			m.logf("channel_expire: the new %s channel is joined after the switch", ch.Type)
 		} else if m.cfgHolds(id) {
 			m.logf("channel_expire: reloading the config")
-			if m.drainingHeld(id) {
+			if m.drainingFor(id) {
 				// The connection was kept for this channel only (deferSwitch): with no successor
 				// named, the config answer makes the switch, from where the wait began.
 				m.endDrain()
@@ -210,20 +210,19 @@ func (m *Machine) channelExpire(params []byte) {
 	if ch, ok := m.successor(p); ok {
 		old := m.takeChannel(ch)
 		m.logf("channel_expire: switching to the new %s channel", ch.Type)
-		switch {
-		case m.conn == connOpen && m.deferSwitch(old):
-		case m.loading && m.spentChannel():
+		if m.conn == connOpen && m.deferSwitch(old) {
+			return
+		}
+		m.disconnect(CloseConfigReplaced, "config replaced")
+		m.setStatus(StatusOffline)
+		if m.loading && m.spentChannel() {
 			// The config's other channel has said its last word and the answer naming its
 			// successor is on its way: the connection waits for it rather than dialling a channel
 			// that carries nothing more.
-			m.disconnect(CloseConfigReplaced, "config replaced")
-			m.setStatus(StatusOffline)
 			m.floor = m.earlier(m.floor, m.resume.MID)
 			m.loadConnect = true
 			m.logf("connecting once the config answer on its way arrives")
-		default:
-			m.disconnect(CloseConfigReplaced, "config replaced")
-			m.setStatus(StatusOffline)
+		} else {
 			m.scheduleReconnectIn(m.t.ChannelExpireReconnect)
 		}
 		return
@@ -273,19 +272,19 @@ func (m *Machine) cfgHolds(id string) bool {
 	if id == "" {
 		return false
 	}
-	for held := range channelIDSet(m.cfg) {
-		if rawChannel(held) == rawChannel(id) {
+	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
+		if ch != nil && rawChannel(ch.ID) == rawChannel(id) {
 			return true
 		}
 	}
 	return false
 }
 
-// drainingHeld reports whether the drain under way waits for id, a channel the config in use holds.
-func (m *Machine) drainingHeld(id string) bool {
+// drainingFor reports whether the drain under way waits for id (signed or raw).
+func (m *Machine) drainingFor(id string) bool {
 	for d := range m.draining {
 		if rawChannel(d) == rawChannel(id) {
-			return m.cfgHolds(d)
+			return true
 		}
 	}
 	return false
@@ -300,12 +299,7 @@ func (m *Machine) holdsChannel(id string) bool {
 			return true
 		}
 	}
-	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
-		if ch != nil && rawChannel(ch.ID) == rawChannel(id) {
-			return true
-		}
-	}
-	return false
+	return m.cfgHolds(id)
 }
 
 // rawChannel strips the signature from a signed channel id ("<id>.<sig>" → "<id>").

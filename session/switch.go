@@ -61,11 +61,10 @@ type owedChannels struct {
 // rotated returns the ids of old's channels that cfg no longer holds and whose channel_expire has
 // not been seen.
 func (m *Machine) rotated(old, cfg *protocol.Config) map[string]bool {
-	ids := map[string]bool{}
-	fresh := channelIDSet(cfg)
-	for id := range channelIDSet(old) {
-		if !fresh[id] && !m.expiredSeen[rawChannel(id)] {
-			ids[id] = true
+	ids := outside(channelIDSet(old), cfg)
+	for id := range ids {
+		if m.expiredSeen[rawChannel(id)] {
+			delete(ids, id)
 		}
 	}
 	return ids
@@ -356,13 +355,9 @@ func (m *Machine) switchConnection(old, cfg *protocol.Config, oldFrom string) {
 	if m.conn == connOpen && m.connCfg != old {
 		// The live connection was dialled with an older config (deferSwitch kept it): rotated channels
 		// of old that it does not subscribe were never joined, and are caught up on.
-		held := channelIDSet(m.connCfg)
-		away := map[string]bool{}
-		for id := range wait {
-			if !held[id] {
-				away[id] = true
-				delete(wait, id)
-			}
+		away := outside(wait, m.connCfg)
+		for id := range away {
+			delete(wait, id)
 		}
 		m.owe(old, away, m.leftAt(old, oldFrom))
 	}
@@ -458,19 +453,24 @@ func (m *Machine) endDrain() {
 			m.owed[0].ids = m.draining
 		} else {
 			// A channel the config in use still holds is subscribed by the next connection anyway.
-			held := channelIDSet(m.cfg)
-			owed := map[string]bool{}
-			for id := range m.draining {
-				if !held[id] {
-					owed[id] = true
-				}
-			}
-			m.owe(m.drainFrom, owed, m.drainMID)
+			m.owe(m.drainFrom, outside(m.draining, m.cfg), m.drainMID)
 		}
 	}
 	m.draining, m.drainFrom = nil, nil
 	m.resume.MID = m.drainMID
 	m.clear(tSwitch)
+}
+
+// outside returns the ids of the set that c does not hold.
+func outside(ids map[string]bool, c *protocol.Config) map[string]bool {
+	held := channelIDSet(c)
+	out := map[string]bool{}
+	for id := range ids {
+		if !held[id] {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // channelIDSet returns the signed ids of the config's channels.
