@@ -98,6 +98,9 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 // late duplicate cannot make the next connection replay more than needed; opaque ids (JSON-RPC)
 // follow arrival order.
 func (m *Machine) advanceMID(mid string) {
+	if m.resume.MID == "" && mid != "" {
+		m.placeEmptyPositions(mid)
+	}
 	if !isPushServerID(mid) {
 		m.resume.MID, m.connMID = mid, mid
 		return
@@ -107,6 +110,25 @@ func (m *Machine) advanceMID(mid string) {
 	}
 	if mid > m.connMID || !isPushServerID(m.connMID) {
 		m.connMID = mid
+	}
+}
+
+// placeEmptyPositions gives the first message id to every position still to be resumed from that was
+// taken before anything had arrived: the reload's floor, where a drain began, where a catch-up
+// starts. Empty, such a position would make the server replay nothing; it stood before every
+// message, and a replay from the first one received brings everything after it. (Where the config
+// in use was applied is left alone: empty, it is the start, which the first connection covered.)
+func (m *Machine) placeEmptyPositions(mid string) {
+	if m.floorSet && m.floor == "" {
+		m.floor = mid
+	}
+	if m.draining != nil && m.drainMID == "" {
+		m.drainMID = mid
+	}
+	for _, o := range m.owed {
+		if o.mid == "" {
+			o.mid = mid
+		}
 	}
 }
 

@@ -880,3 +880,21 @@ func TestCatchUpLostAtOnceIsTriedAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestPositionTakenBeforeAnyMessage: a reload asked for before anything arrived has no resume
+// position, which a server takes as "replay nothing". The first message that arrives afterwards
+// stands in for it, so the connection after the switch replays what followed that message.
+func TestPositionTakenBeforeAnyMessage(t *testing.T) {
+	h := newHarness(t, Options{})
+	gen := h.start(defaultSpec())
+	h.m.reload(false)
+	requireAction[LoadConfig](t, h.m.finish())
+	h.m.Frame(gen, textMsg(mid(10), "application", "first", `{}`), false, h.now)
+	h.m.Frame(gen, textMsg(mid(11), "application", "second", `{}`), false, h.now)
+	s := defaultSpec()
+	s.shared = newShare
+	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(12), false, h.now))
+	assert.Contains(t, c.URL, newShare)
+	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from the first message after the reload was asked for")
+}
