@@ -3,7 +3,7 @@
 
 all: build
 
-# The browser package in js/: b24pull.wasm, wasm_exec.js and the classic script.
+# The npm package in js/: b24pull.wasm, the module b24pull.mjs and the classic script b24pull.js.
 build:
 	scripts/build-wasm.sh
 
@@ -39,4 +39,4 @@ bench-quick:
 	scripts/bench.sh quick
 
 clean:
-	rm -rf bin js/b24pull.wasm js/wasm_exec.js js/b24pull.js
+	rm -rf bin dist js/b24pull.wasm js/b24pull.mjs js/b24pull.js js/LICENSE

@@ -61,7 +61,7 @@ type Config struct {
 	// JSDir is where the browser package is served from; empty means the repository's js/ (built by
 	// scripts/build-wasm.sh). Build variants (a wasm with symbols for profiling) go elsewhere.
 	JSDir string
-	// VariantDir, when set, serves another build of the browser package (b24pull.js, wasm_exec.js,
+	// VariantDir, when set, serves another build of the browser package (b24pull.js,
 	// b24pull.wasm), measured as the client "variant" beside the current build in the burst and the
 	// steady stream: how a change is judged within one run.
 	VariantDir string
@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if jsDir == "" {
 		jsDir = filepath.Join(root, "js")
 	}
-	for _, f := range []string{"b24pull.wasm", "wasm_exec.js", "b24pull.js"} {
+	for _, f := range []string{"b24pull.wasm", "b24pull.js"} {
 		if _, err := os.Stat(filepath.Join(jsDir, f)); err != nil {
 			return nil, fmt.Errorf("failed to find %s in %s: run scripts/build-wasm.sh first", f, jsDir)
 		}

@@ -20,7 +20,7 @@ import (
 const (
 	// PagePrefix serves the bench pages and their scripts (bench/web, embedded).
 	PagePrefix = "/bench/"
-	// PackagePrefix serves the built browser package (js/: b24pull.js, b24pull.mjs, wasm_exec.js,
+	// PackagePrefix serves the built browser package (js/: b24pull.js, b24pull.mjs,
 	// b24pull.wasm) from disk.
 	PackagePrefix = "/b24pull/"
 	// VariantPrefix serves another build of the browser package (Config.VariantDir).

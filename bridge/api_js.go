@@ -15,8 +15,9 @@ import (
 	"github.com/b24pull/b24pull/session"
 )
 
-// Version is the b24pull version reported to JavaScript.
-const Version = "0.1.0"
+// Version is the b24pull version reported to JavaScript. The build sets it from js/package.json, the
+// one place the version is written (scripts/build-wasm.sh, -ldflags -X); a build without it says dev.
+var Version = "dev"
 
 // module holds the module-level js.Funcs: the exports and the stand-ins a destroyed client's methods
 // are replaced with. They live as long as the Go program.

@@ -21,7 +21,7 @@ func fakeJSDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range map[string]string{
-		"b24pull.mjs": "export {}", "b24pull.wasm": "\x00asm\x01\x00\x00\x00", "wasm_exec.js": "//",
+		"b24pull.mjs": "export {}", "b24pull.wasm": "\x00asm\x01\x00\x00\x00", "b24pull.d.ts": "//",
 		"b24pull.js": "//", "browser_test.go": "package js",
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
@@ -107,7 +107,8 @@ func TestRoutes(t *testing.T) {
 	}{
 		{http.MethodGet, "/b24pull/b24pull.wasm", http.StatusOK, "application/wasm"},
 		{http.MethodGet, "/b24pull/b24pull.mjs", http.StatusOK, "text/javascript; charset=utf-8"},
-		{http.MethodHead, "/b24pull/wasm_exec.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{http.MethodHead, "/b24pull/b24pull.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{http.MethodGet, "/b24pull/wasm_exec.js", http.StatusNotFound, ""},
 		{http.MethodGet, "/b24pull/browser_test.go", http.StatusNotFound, ""},
 		{http.MethodGet, "/b24pull/../go.mod", http.StatusNotFound, ""},
 		{http.MethodGet, "/b24pull/", http.StatusNotFound, ""},

@@ -46,8 +46,8 @@ type Options struct {
 	UserID int
 	// NotAdmin makes that user an ordinary user instead of a portal administrator.
 	NotAdmin bool
-	// JSDir is the folder holding the built browser package (b24pull.mjs, b24pull.wasm,
-	// wasm_exec.js). Empty means the js/ folder of the repository containing the working directory.
+	// JSDir is the folder holding the built browser package (b24pull.mjs, b24pull.wasm). Empty
+	// means the js/ folder of the repository containing the working directory.
 	JSDir string
 	// Logf, when set, receives the stand-in's log lines. It never receives secrets.
 	Logf func(format string, args ...any)
@@ -64,10 +64,10 @@ const (
 var ErrNoJSDir = errors.New("demo: the browser package is not built")
 
 // jsFiles are the files of the browser package that the demo serves under /b24pull/.
-var jsFiles = []string{"b24pull.mjs", "b24pull.js", "b24pull.d.ts", "b24pull.wasm", "wasm_exec.js"}
+var jsFiles = []string{"b24pull.mjs", "b24pull.js", "b24pull.d.ts", "b24pull.wasm"}
 
 // requiredJSFiles must exist for the page to work.
-var requiredJSFiles = []string{"b24pull.mjs", "b24pull.wasm", "wasm_exec.js"}
+var requiredJSFiles = []string{"b24pull.mjs", "b24pull.wasm"}
 
 // Server is a running demo: a stand-in whose portal listener also serves the page.
 type Server struct {

@@ -15,7 +15,7 @@ import (
 )
 
 // packageFiles are the files of the built browser package a page loads from /b24pull/.
-var packageFiles = []string{"b24pull.mjs", "b24pull.wasm", "wasm_exec.js"}
+var packageFiles = []string{"b24pull.mjs", "b24pull.wasm"}
 
 // testSite is what every e2e page site serves: the pages of e2e/web under /pages/ and the built
 // browser package of js/ under /b24pull/ (no-store, so every run loads the current build).

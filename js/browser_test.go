@@ -32,7 +32,7 @@ type pageResult struct {
 }
 
 func TestPagesInChromium(t *testing.T) {
-	for _, f := range []string{"b24pull.wasm", "wasm_exec.js", "b24pull.js"} {
+	for _, f := range []string{"b24pull.wasm", "b24pull.mjs", "b24pull.js"} {
 		_, err := os.Stat(f)
 		require.NoError(t, err, "run make build (scripts/build-wasm.sh) first")
 	}
@@ -52,6 +52,10 @@ func TestPagesInChromium(t *testing.T) {
 	mux.HandleFunc("/plain/b24pull.wasm", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		http.ServeFile(w, r, "b24pull.wasm")
+	})
+	mux.HandleFunc("/html/b24pull.wasm", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!doctype html><title>app</title>"))
 	})
 	mux.HandleFunc("/exiting.wasm", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, exiting)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# build-wasm.sh builds the browser package in js/: b24pull.wasm (from ./wasm), wasm_exec.js (copied
-# from the Go toolchain that built the wasm: the two must match) and b24pull.js (the classic script,
-# generated from b24pull.mjs). None of the three is committed.
+# build-wasm.sh builds the npm package in js/ from the sources: b24pull.wasm (from ./wasm, stamped with
+# the version of js/package.json), the ES module b24pull.mjs and the classic script b24pull.js (both
+# from js/src/b24pull.mjs by cmd/jsbuild, with the wasm_exec.js of the Go toolchain that built the wasm
+# inlined: the two must match), and LICENSE (copied from the repository's). None of these is committed.
+# npm pack and npm publish run it by themselves (the package's prepack script).
 #
 #   scripts/build-wasm.sh [--quick]     --quick skips the compressed sizes
 set -euo pipefail
@@ -17,23 +19,31 @@ if [[ ! -f $wasm_exec ]]; then
 	echo "build-wasm: $wasm_exec not found (Go 1.24+ keeps it in lib/wasm)" >&2
 	exit 1
 fi
+version=$(sed -n 's/^  "version": "\([^"]*\)",$/\1/p' js/package.json)
+if [[ -z $version ]]; then
+	echo "build-wasm: no version found in js/package.json" >&2
+	exit 1
+fi
 
-GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o js/b24pull.wasm ./wasm
-cp "$wasm_exec" js/wasm_exec.js
-env -u GOOS -u GOARCH go run ./cmd/jsbuild -in js/b24pull.mjs -out js/b24pull.js
+GOOS=js GOARCH=wasm go build -trimpath \
+	-ldflags="-s -w -X github.com/b24pull/b24pull/bridge.Version=$version" \
+	-o js/b24pull.wasm ./wasm
+env -u GOOS -u GOARCH go run ./cmd/jsbuild -runtime "$wasm_exec"
+cp LICENSE js/LICENSE
 if command -v node >/dev/null; then
 	node --check js/b24pull.js
 	node --check js/b24pull.mjs
 fi
 
 size() { wc -c <"$1" | tr -d ' '; }
-echo "js/b24pull.wasm: $(size js/b24pull.wasm) bytes raw"
-if $quick; then
-	exit 0
-fi
-if command -v gzip >/dev/null; then
-	echo "js/b24pull.wasm: $(gzip -9 -c js/b24pull.wasm | wc -c | tr -d ' ') bytes gzip -9"
-fi
-if command -v brotli >/dev/null; then
-	echo "js/b24pull.wasm: $(brotli -q 11 -c js/b24pull.wasm | wc -c | tr -d ' ') bytes brotli -q 11"
-fi
+echo "b24pull $version"
+for f in js/b24pull.wasm js/b24pull.mjs; do
+	line="$f: $(size "$f") bytes raw"
+	if ! $quick && command -v gzip >/dev/null; then
+		line="$line, $(gzip -9 -c "$f" | wc -c | tr -d ' ') gzip -9"
+	fi
+	if ! $quick && command -v brotli >/dev/null; then
+		line="$line, $(brotli -q 11 -c "$f" | wc -c | tr -d ' ') brotli -q 11"
+	fi
+	echo "$line"
+done

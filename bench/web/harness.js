@@ -84,8 +84,8 @@ const phases = {};
 function mark(name) {
   if (!(name in phases)) phases[name] = performance.now();
 }
-// wasm_exec.js defines globalThis.Go and the loader globalThis.__b24pullReady: both are caught as
-// they are set, to time the Go runtime's start (go.run → the program registered its API).
+// The inlined wasm_exec.js sets globalThis.Go for a moment (the loader keeps the class and puts the
+// property back) and the loader sets globalThis.__b24pullReady: both are caught as they are set, to time the Go runtime's start (go.run → the program registered its API).
 let goClass;
 Object.defineProperty(globalThis, 'Go', {
   configurable: true,

@@ -22,7 +22,7 @@ import (
 func fakeJSDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"b24pull.mjs", "b24pull.wasm", "wasm_exec.js"} {
+	for _, name := range []string{"b24pull.mjs", "b24pull.wasm"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644))
 	}
 	return dir

@@ -20,7 +20,9 @@ export async function rejects(name, promise, code) {
   } catch (err) {
     check(name, err instanceof Error && err.code === code && typeof err.description === 'string',
       { code: err && err.code, description: err && err.description, isError: err instanceof Error });
+    return err instanceof Error ? err : new Error(String(err));
   }
+  return new Error('resolved');
 }
 
 export function throwsType(name, fn) {

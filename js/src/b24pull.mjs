@@ -1,10 +1,14 @@
 // b24pull: keeps a Bitrix24 Push & Pull connection alive from an app page.
 //
-// This file loads the Go WebAssembly module (once per page) and adds what is cheaper in JavaScript:
-// the subscriber fan-out. The classic-script build b24pull.js is generated from this file by
-// cmd/jsbuild; edit this one.
+// This file is the source of the package's module b24pull.mjs and of its classic script b24pull.js:
+// cmd/jsbuild puts the Go toolchain's wasm_exec.js where the runtime marker stands and writes both.
+// The module loads the Go WebAssembly module (once per page) and adds what is cheaper in JavaScript:
+// the subscriber fan-out. Edit this file, not the built ones.
 
-const moduleBase = import.meta.url;
+// b24pull:wasm_exec
+
+// The package version, from package.json (written by cmd/jsbuild).
+export const version = '0.0.0-dev';
 
 const SUBSCRIPTION_TYPES = new Set(['server', 'client', 'online', 'status', 'revision']);
 
@@ -14,6 +18,29 @@ function pullError(code, description, cause) {
 }
 
 // ---- loading the runtime (once per page) ----------------------------------------------------------
+
+// packagedWasmUrl is where the wasm of the package is. The literal form of this expression is what
+// Vite, webpack 5, Rollup and Parcel recognise: they emit b24pull.wasm as an asset of the app and
+// rewrite the URL to it. The classic script resolves it against the script element's URL instead.
+function packagedWasmUrl() {
+  return new URL('./b24pull.wasm', import.meta.url).href;
+}
+
+// wasmUrlOf resolves the wasmUrl option: an absolute URL, or a path relative to the page.
+function wasmUrlOf(option) {
+  if (option === undefined || option === null || option === '') return packagedWasmUrl();
+  const base = globalThis.location ? globalThis.location.href : undefined;
+  try {
+    return new URL(String(option), base).href;
+  } catch (err) {
+    throw pullError('INVALID_ARGUMENT', `b24pull: wasmUrl ${String(option)} is not a URL`, err);
+  }
+}
+
+// LOAD_HELP tells what to do when the module cannot be loaded from where the loader looked.
+const LOAD_HELP = 'serve b24pull.wasm from the b24pull package as application/wasm at that URL ' +
+  '(Vite, webpack 5 and Parcel copy it by themselves), or pass wasmUrl ' +
+  'with the URL where you serve it';
 
 // The shared load: a promise of the runtime, reset when loading fails or the runtime crashes, so that a
 // later createPullClient can try again.
@@ -32,58 +59,61 @@ function loadRuntime(wasmUrl) {
   return sharedRuntime;
 }
 
-async function loadWasmExec() {
-  if (typeof globalThis.Go === 'function') return;
-  const url = new URL('wasm_exec.js', moduleBase).href;
-  try {
-    await import(/* webpackIgnore: true */ /* @vite-ignore */ url);
-  } catch (err) {
-    throw pullError('LOAD_FAILED', `b24pull: failed to load ${url}`, err);
-  }
-  if (typeof globalThis.Go !== 'function') {
-    throw pullError('LOAD_FAILED', `b24pull: ${url} did not define Go`);
-  }
-}
-
 // fetchWasm starts fetching the module; it resolves with the response, or rejects with LOAD_FAILED.
 async function fetchWasm(url) {
   let response;
   try {
     response = await fetch(url, { credentials: 'same-origin' });
   } catch (err) {
-    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}`, err);
+    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url} (${err && err.message}): ${LOAD_HELP}`, err);
   }
   if (!response.ok) {
-    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}: HTTP ${response.status}`);
+    throw pullError('LOAD_FAILED', `b24pull: failed to fetch ${url}: HTTP ${response.status}: ${LOAD_HELP}`);
   }
   return response;
 }
 
+// WASM_MAGIC is how every WebAssembly binary starts: "\0asm".
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
 // instantiate compiles the fetched module. instantiateStreaming needs the application/wasm MIME
-// type, so any other type falls back to arrayBuffer; an HTTP error never falls back.
+// type, so any other type falls back to arrayBuffer; an HTTP error never falls back. A body that is
+// not WebAssembly at all (a dev server's HTML fallback page for a path it does not have) is named as
+// such, with the fix.
 async function instantiate(url, fetching, imports) {
   const response = await fetching;
   const type = (response.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
-  try {
-    if (type === 'application/wasm' && typeof WebAssembly.instantiateStreaming === 'function') {
+  if (type === 'application/wasm' && typeof WebAssembly.instantiateStreaming === 'function') {
+    try {
       return (await WebAssembly.instantiateStreaming(response, imports)).instance;
+    } catch (err) {
+      throw pullError('LOAD_FAILED', `b24pull: failed to compile ${url}: ${err && err.message}`, err);
     }
-    return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance;
+  }
+  let bytes;
+  try {
+    bytes = await response.arrayBuffer();
+  } catch (err) {
+    throw pullError('LOAD_FAILED', `b24pull: failed to read ${url}: ${err && err.message}`, err);
+  }
+  const head = new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
+  if (head.length < 4 || WASM_MAGIC.some((b, i) => head[i] !== b)) {
+    throw pullError('LOAD_FAILED', `b24pull: ${url} is not a WebAssembly module (it was served as ` +
+      `${type || 'no type'}, ${bytes.byteLength} bytes): ${LOAD_HELP}`);
+  }
+  try {
+    return (await WebAssembly.instantiate(bytes, imports)).instance;
   } catch (err) {
     throw pullError('LOAD_FAILED', `b24pull: failed to compile ${url}: ${err && err.message}`, err);
   }
 }
 
-// startRuntime loads wasm_exec.js and the module, runs the Go program and waits for its readiness
-// signal. The module's fetch starts first, so that it overlaps the load of wasm_exec.js. The runtime
-// it returns records a crash (the Go program exiting) in rt.crashed and rejects rt.exited with it;
-// onCrash lets the shared load be retried.
+// startRuntime fetches and compiles the module, runs the Go program and waits for its readiness
+// signal. The runtime it returns records a crash (the Go program exiting) in rt.crashed and rejects
+// rt.exited with it; onCrash lets the shared load be retried.
 async function startRuntime(wasmUrl, onCrash) {
-  const fetching = fetchWasm(wasmUrl);
-  fetching.catch(() => {}); // reported by instantiate, or moot when wasm_exec.js failed first
-  await loadWasmExec();
-  const go = new globalThis.Go();
-  const instance = await instantiate(wasmUrl, fetching, go.importObject);
+  const go = new Go();
+  const instance = await instantiate(wasmUrl, fetchWasm(wasmUrl), go.importObject);
 
   const rt = { api: null, crashed: null, exited: null };
   let reject;
@@ -389,7 +419,7 @@ export async function createPullClient(options = {}) {
     throw new TypeError('b24pull: options must be an object');
   }
   const debug = options.debug === true;
-  const wasmUrl = new URL(options.wasmUrl || 'b24pull.wasm', moduleBase).href;
+  const wasmUrl = wasmUrlOf(options.wasmUrl);
   const prefetch = options.prefetchConfig === false ? null : prefetchConfig(options.rest);
   const subs = new Subscriptions(debug);
   try {
