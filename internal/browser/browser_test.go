@@ -175,6 +175,42 @@ func TestNetworkDomainOff(t *testing.T) {
 	assert.Equal(t, "ok", s)
 }
 
+// TestFrame finds an app iframe of another site (127.0.0.2) inside a page on 127.0.0.1 and
+// evaluates inside it, as the examples' tests do with an app inside the stand-in's portal page.
+func TestFrame(t *testing.T) {
+	Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	require.NoError(t, err)
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`<!doctype html><script>window.where = location.search; console.log('in the app');</script>`))
+	}))
+	app.Listener = ln
+	app.Start()
+	t.Cleanup(app.Close)
+	parent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`<!doctype html><iframe src="` + app.URL + `/app?DOMAIN=x"></iframe>`))
+	}))
+	t.Cleanup(parent.Close)
+
+	b, err := Launch(context.Background(), t, Options{})
+	require.NoError(t, err)
+	p, err := b.NewPage(ctx, parent.URL)
+	require.NoError(t, err)
+	f, err := p.Frame(ctx, app.URL+"/app", 10*time.Second)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.WaitFor(ctx, `window.where !== undefined`, 5*time.Second))
+	var where string
+	require.NoError(t, f.Eval(ctx, `window.where`, &where))
+	assert.Equal(t, "?DOMAIN=x", where)
+
+	_, err = p.Frame(ctx, "http://127.0.0.3:1/none", 300*time.Millisecond)
+	require.ErrorIs(t, err, ErrWaitTimeout)
+	require.NoError(t, b.Close())
+}
+
 func TestNoise(t *testing.T) {
 	tests := []struct {
 		line  string

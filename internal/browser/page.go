@@ -81,6 +81,43 @@ func (b *Browser) NewPage(ctx context.Context, url string) (*Page, error) {
 	return p, nil
 }
 
+// Frame waits up to timeout for an iframe of the page's browser whose URL starts with urlPrefix and
+// returns it as a Page of its own: Eval, WaitFor and the console work inside the frame. Only a frame
+// of another site than its parent (for example an app on 127.0.0.2 inside a portal page on
+// 127.0.0.1) runs in a process of its own and can be found this way; a same-site frame cannot. The
+// frame's console is captured from when it is found on. Close detaches from the frame.
+func (p *Page) Frame(ctx context.Context, urlPrefix string, timeout time.Duration) (*Page, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		sctx, done := p.stepCtx(ctx)
+		targets, err := chromedp.Targets(sctx)
+		done()
+		if err != nil {
+			return nil, fmt.Errorf("failed to list the targets: %w", err)
+		}
+		for _, info := range targets {
+			if info.Type != "iframe" || !strings.HasPrefix(info.URL, urlPrefix) {
+				continue
+			}
+			fctx, cancel := chromedp.NewContext(p.ctx, chromedp.WithTargetID(info.TargetID))
+			f := &Page{ctx: fctx, cancel: cancel}
+			if err := chromedp.Do(fctx); err != nil {
+				cancel()
+				return nil, fmt.Errorf("failed to attach to the frame: %w", err)
+			}
+			if err := chromedp.Listen(fctx, f.record); err != nil {
+				cancel()
+				return nil, fmt.Errorf("failed to listen to the frame: %w", err)
+			}
+			return f, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("no frame at %s within %v: %w\n%s", redactURL(urlPrefix), timeout, ErrWaitTimeout, p.tail(waitTailLines))
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
 // Close closes the tab. Later calls on the page fail.
 func (p *Page) Close() {
 	p.cancel()
