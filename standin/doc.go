@@ -8,7 +8,16 @@
 // and /bitrix/sub/, trusted backend publishing at /bitrix/pub/ and untrusted client publishing at
 // /bitrix/rest/ (the same routes also answer without the /bitrix prefix, as a shared cloud server does).
 //
-// Behaviour follows the protocol notes: channel ids are signed with HMAC-SHA1 and checked with the real
+// The portal listener also hosts an app the way a portal page does: GET /portal/app?url=<app URL>
+// (an http(s) URL of a loopback host; optional user, default 7, admin=Y|N and lang) serves a page
+// that opens the app in an iframe named "DOMAIN|PROTOCOL|APP_SID" with DOMAIN, PROTOCOL, LANG and
+// APP_SID in its query, and answers the frame library's postMessage commands (getInitData with a
+// fresh token of the user, refreshAuth with another, every other command harmlessly) through
+// POST /portal/app/command. POST /portal/app/expire?sid= expires a page's tokens and
+// GET /portal/app/stats counts what the pages were asked, so the real b24jssdk B24Frame can be run
+// against the stand-in's REST end to end.
+//
+// Behaviour follows docs/protocol.md: channel ids are signed with HMAC-SHA1 and checked with the real
 // grammar, message ids are 26 digits (server start time and a counter), stored messages replay from a
 // mid, idle long polls end in 304 with the real headers, frames are coalesced like Push server 2.0 when
 // Options.Coalesce is set, and the portal rotates channels and publishes the pull system commands as

@@ -12,12 +12,14 @@ import (
 	"time"
 )
 
-// portalRoutes is the portal listener's handler: REST, the stand-in's own endpoints, then
-// Options.Handler.
+// portalRoutes is the portal listener's handler: REST, the stand-in's own endpoints, the portal page
+// that hosts an app (portal_frame.go), then Options.Handler.
 func (s *Server) portalRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/rest/", s.serveREST)
 	mux.HandleFunc("/standin/", s.serveStandin)
+	mux.HandleFunc(PortalFramePath, s.serveFrame)
+	mux.HandleFunc(PortalFramePath+"/", s.serveFrame)
 	other := s.opts.Handler
 	if other == nil {
 		other = http.NotFoundHandler()

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Keep-alive periods of the push server (§13).
+// Keep-alive periods of the push server (docs/protocol.md §13).
 const (
 	// rpcPingPeriod is the JSON-RPC server's text ping period.
 	rpcPingPeriod = 10 * time.Second
@@ -59,6 +59,9 @@ type Server struct {
 	// mu guards the portal state in portal.go.
 	mu     sync.Mutex
 	portal portalState
+
+	// frames is what the portal pages of portal_frame.go keep; it has its own lock.
+	frames frameState
 
 	// connMu guards the connections.
 	connMu   sync.Mutex
