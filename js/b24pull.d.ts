@@ -2,7 +2,7 @@
 
 /** Codes of errors raised by b24pull itself; Bitrix REST codes (WRONG_AUTH_TYPE, …) pass through. */
 export type PullErrorCode =
-  | 'LOAD_FAILED' // the module or wasm_exec.js could not be fetched, compiled or started
+  | 'LOAD_FAILED' // b24pull.wasm could not be fetched, compiled or started (the message names the URL and the fix)
   | 'CRASHED' // the Go runtime exited; every call of every client rejects with this
   | 'DESTROYED' // the client was destroyed
   | 'STOPPED' // stop() or destroy() ended start() before the client went online
@@ -42,7 +42,10 @@ export type RestFunction = (method: string, params: Record<string, unknown>) => 
 export interface PullClientOptions {
   /** How REST is called. Default: globalThis.BX24. */
   rest?: BX24Like | B24FrameLike | RestFunction;
-  /** URL of b24pull.wasm. Default: next to the module. Only the first load of the page uses it. */
+  /**
+   * URL of b24pull.wasm, absolute or relative to the page. Default: the package's own, where the
+   * bundler emitted it (or next to b24pull.js). Only the first load of the page uses it.
+   */
   wasmUrl?: string | URL;
   /** Print the client's log lines (secrets removed) with console.debug, and subscriber errors. */
   debug?: boolean;
@@ -227,11 +230,14 @@ export interface PullClient {
   subscribe(handler: CommandHandler): () => void;
 }
 
+/** The package version. */
+export const version: string;
+
 /** Loads the module (once per page) and creates a client. Rejects with a PullError. */
 export function createPullClient(options?: PullClientOptions): Promise<PullClient>;
 
 declare global {
   /** Set by the classic script b24pull.js. */
   // eslint-disable-next-line no-var
-  var B24Pull: { createPullClient: typeof createPullClient } | undefined;
+  var B24Pull: { createPullClient: typeof createPullClient; version: string } | undefined;
 }

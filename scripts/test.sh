@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh is what `make test` runs on a fresh machine: it installs what the tests need (Debian's
 # chromium, the pinned npm packages, wasmbrowsertest), checks formatting and vet for both GOOS, builds
-# the browser package, runs every native test (the protocol core, the stand-in, the client against
-# the stand-in, and the headless-Chromium suites driven from Go), a short run of every fuzz target,
+# the browser package and the npm tarball, runs every native test (the protocol core, the stand-in,
+# the client against the stand-in, the headless-Chromium suites driven from Go, and the examples
+# installed from the tarball and built with their bundlers), a short run of every fuzz target,
 # and the Go tests of the bridge inside Chromium.
 #
 #   scripts/test.sh
@@ -25,8 +26,9 @@ fi
 go vet ./...
 GOOS=js GOARCH=wasm go vet ./...
 
-step "build the browser package"
+step "build the browser package, and the npm tarball from a clean copy of the tree"
 scripts/build-wasm.sh
+scripts/pack.sh
 
 step "protocol core coverage"
 go test -count=1 -timeout 120s -cover ./protocol/ ./session/ | tee /tmp/b24pull-core-cover.txt

@@ -1,0 +1,100 @@
+// Every part of b24pull's API, as an app written in TypeScript uses it. `npm run check` compiles it
+// with tsc --strict against the typings the package ships; the @ts-expect-error lines are uses the
+// typings must refuse.
+import { initializeB24Frame } from '@bitrix24/b24jssdk';
+import {
+  createPullClient,
+  version,
+  type CommandHandler,
+  type PullClient,
+  type PullError,
+  type PullExtra,
+  type PullMessage,
+  type PullStats,
+  type PullStatus,
+} from 'b24pull';
+
+interface Hello {
+  n: number;
+}
+
+export async function withFrame(): Promise<PullClient> {
+  // A b24jssdk B24Frame is a REST library b24pull takes as it is.
+  const $b24 = await initializeB24Frame();
+  return createPullClient({ rest: $b24, debug: false });
+}
+
+export async function everything(): Promise<void> {
+  const label: string = version;
+  const pull = await createPullClient({
+    rest: (method, params) => fetch(`/rest/${method}.json`, { method: 'POST', body: JSON.stringify(params) }).then((r) => r.json()),
+    wasmUrl: new URL('/assets/b24pull.wasm', location.href),
+    secure: true,
+    disableWebSocket: false,
+    restTimeout: 30_000,
+    prefetchConfig: true,
+    timing: { backoff: [500, 5000, 25000, 45000, 60000], renewRetry: [5000], startTimeout: 60_000 },
+  });
+
+  const unsubscribers: Array<() => void> = [
+    pull.subscribe<Hello>({
+      moduleId: 'application',
+      command: 'hello',
+      callback: (params, extra, command, info) => {
+        const n: number = params.n;
+        const ago: number | undefined = extra.server_time_ago;
+        console.log(label, n, ago, command, info.moduleId, info.type);
+      },
+    }),
+    pull.subscribe({
+      moduleId: 'application',
+      callback: (message: PullMessage, info) => console.log(message.command, message.params, info.type),
+    }),
+    pull.subscribe({ type: 'client', moduleId: 'application', callback: ({ command }) => console.log(command) }),
+    pull.subscribe({ type: 'online', command: 'list', callback: ({ params }) => console.log(params) }),
+    pull.subscribe({ type: 'status', callback: ({ status }) => console.log(status satisfies PullStatus) }),
+    pull.subscribe({ type: 'revision', callback: ({ server, client }) => console.log(server - client) }),
+  ];
+
+  const handler: CommandHandler = {
+    getModuleId: () => 'application',
+    getSubscriptionType: () => 'server',
+    getMap: () => ({ hello: 'onHello', bye: (params: Record<string, unknown>, extra: PullExtra) => console.log(params, extra) }),
+  };
+  unsubscribers.push(pull.subscribe(handler));
+
+  try {
+    const online: true = await pull.start();
+    console.log(online);
+  } catch (err) {
+    const e = err as PullError;
+    console.error(e.code, e.description, e.status);
+  }
+  const config: Record<string, unknown> = await pull.getConfig({ cache: false, reopen: false });
+  const status: PullStatus = pull.getStatus();
+  const stats: PullStats = pull.getStats();
+  const info: Record<string, unknown> = pull.getDebugInfo();
+  console.log(config, status, stats.messages, stats.lastMid, info);
+
+  unsubscribers.forEach((off) => off());
+  await pull.stop();
+  await pull.destroy();
+
+  // The classic script's global.
+  const classic = globalThis.B24Pull;
+  if (classic) console.log(classic.version, typeof classic.createPullClient);
+}
+
+export async function refused(pull: PullClient): Promise<void> {
+  // @ts-expect-error a server subscription needs a moduleId
+  pull.subscribe({ callback: () => {} });
+  // @ts-expect-error status is not a subscription type of its own name
+  pull.subscribe({ type: 'statuses', callback: () => {} });
+  // @ts-expect-error the REST library must be callable or an object with callMethod / auth
+  await createPullClient({ rest: 42 });
+  // @ts-expect-error backoff has exactly five steps
+  await createPullClient({ timing: { backoff: [1, 2] } });
+  // @ts-expect-error getStatus returns a PullStatus, not a number
+  const n: number = pull.getStatus();
+  console.log(n);
+}
