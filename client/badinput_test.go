@@ -18,7 +18,7 @@ import (
 	"github.com/b24pull/b24pull/standin"
 )
 
-// badRESTCodes are the REST error codes of protocol.md §2.5 a config call can meet.
+// badRESTCodes are the REST error codes of docs/protocol.md §2.5 a config call can meet.
 var badRESTCodes = []string{
 	"WRONG_AUTH_TYPE", "SERVER_ERROR", "INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER",
 	"QUERY_LIMIT_EXCEEDED", "NO_AUTH_FOUND", "INVALID_REQUEST", "OVERLOAD_LIMIT", "ACCESS_DENIED",

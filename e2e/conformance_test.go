@@ -21,7 +21,7 @@ import (
 	"github.com/b24pull/b24pull/standin"
 )
 
-// The official client's timings bound the waits below (protocol.md):
+// The official client's timings bound the waits below (docs/protocol.md):
 //   - a dropped live connection is retried after 0.5–0.6 s, a refused attempt
 //     after 15–18 s, then 45–54 s (§14.1, SDK schedule);
 //   - channel_expire with action "reconnect" reconnects after 1 s,
@@ -136,7 +136,7 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 	require.NoError(t, page.WaitFor(ctx, `window.conformanceReady === true`, 30*time.Second))
 
 	// Start as a REST app for a non-admin user: pull.application.config.get,
-	// then the transport of the version (§1.2, §4).
+	// then the transport of the version (docs/protocol.md §1.2, §4).
 	args, err := json.Marshal(map[string]any{"auth": srv.NewToken(confUserID, false), "userId": confUserID})
 	require.NoError(t, err)
 	require.NoError(t, page.Eval(ctx, `window.conformance.start(`+string(args)+`)`, nil))
@@ -161,7 +161,7 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 
 	// Over the whole run, every event arrived exactly once, and the client
 	// never had to skip a duplicate: the server replays only what is newer
-	// than the client's mid (§8.3, §9).
+	// than the client's mid (docs/protocol.md §8.3, §9).
 	ns := r.ns(t)
 	for n := 1; n < r.next; n++ {
 		assert.Equal(t, 1, count(ns, n), "event %d delivered %d times (all: %v)", n, count(ns, n), ns)
@@ -173,7 +173,7 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 
 // stepDelivery: events sent with pull.application.event.add reach the app's
 // shared channel and the user, in the official callback shape with the
-// portal's extra (§7, §10.2).
+// portal's extra (docs/protocol.md §7, §10.2).
 func (r *confRun) stepDelivery(t *testing.T) {
 	shared := r.publish(t, false)
 	user := r.publish(t, true)
@@ -196,10 +196,11 @@ func (r *confRun) stepDelivery(t *testing.T) {
 		assert.True(t, ok && ago >= 0 && ago < 60, "extra.server_time_ago, added by the client: %v", x["server_time_ago"])
 		sender, hasSender := x["sender"].(map[string]any)
 		if r.version == 3 {
-			// Legacy text carries no sender (§6.2).
+			// Legacy text carries no sender (docs/protocol.md §6.2).
 			assert.False(t, hasSender, "v3 text messages have no sender: %v", x["sender"])
 		} else if assert.True(t, hasSender, "extra.sender") {
-			// Protobuf and JSON-RPC deliveries name the backend (§6.3, §6.4).
+			// Protobuf and JSON-RPC deliveries name the backend
+			// (docs/protocol.md §6.3, §6.4).
 			assert.EqualValues(t, 2, sender["type"], "sender type BACKEND")
 		}
 	}
@@ -208,7 +209,8 @@ func (r *confRun) stepDelivery(t *testing.T) {
 }
 
 // stepConfigExpire: config_expire makes the client restart (close 3003),
-// reload the config and reconnect; events sent afterwards still arrive (§11).
+// reload the config and reconnect; events sent afterwards still arrive
+// (docs/protocol.md §11).
 //
 // Where the spec and the official client differ: the spec recommends a random
 // 10–120 s delay before the reload, so that a portal-wide config_expire does
@@ -227,7 +229,7 @@ func (r *confRun) stepConfigExpire(t *testing.T) {
 
 // stepDropAndResume: after the server drops every connection (1006), what is
 // published while the client is disconnected arrives once it reconnects,
-// replayed from its last mid (§8.3, §14.1), and nothing twice.
+// replayed from its last mid (docs/protocol.md §8.3, §14.1), and nothing twice.
 func (r *confRun) stepDropAndResume(t *testing.T) {
 	require.True(t, r.state(t).HasMid, "the client has a resume point before the drop")
 	replayed := r.srv.Stats().Replayed
@@ -235,8 +237,8 @@ func (r *confRun) stepDropAndResume(t *testing.T) {
 	r.srv.DropConnections()
 	require.NoError(t, r.page.WaitFor(r.ctx, `!window.__pull.isConnected()`, confLive),
 		"the client did not notice the drop")
-	// The official client waits 0.5–0.6 s before reconnecting (§14.1):
-	// these two are published while it is away.
+	// The official client waits 0.5–0.6 s before reconnecting
+	// (docs/protocol.md §14.1): these two are published while it is away.
 	user := r.publish(t, true)
 	shared := r.publish(t, false)
 	require.False(t, r.state(t).Connected,
@@ -249,7 +251,7 @@ func (r *confRun) stepDropAndResume(t *testing.T) {
 }
 
 // stepServerRestart: server_restart makes the client reconnect after a pause;
-// what is published meanwhile is replayed (§11, §8.3).
+// what is published meanwhile is replayed (docs/protocol.md §11, §8.3).
 //
 // Where the spec and the official client differ: the spec recommends a random
 // 10–120 s pause and a config reload; the official client waits a fixed 15 s
@@ -269,8 +271,8 @@ func (r *confRun) stepServerRestart(t *testing.T) {
 
 // stepChannelExpire: the portal rotates one of the app's channels, first the
 // user's, then the shared one, and sends channel_expire on the old channel
-// (§11); the push server refuses the old ids from then on. An event published
-// to the new channel must still arrive.
+// (docs/protocol.md §11); the push server refuses the old ids from then on. An
+// event published to the new channel must still arrive.
 //
 // Where the spec and the official client disagree, the spec wins: for app
 // channels the message carries the app's client_id as the channel type, with
@@ -317,7 +319,8 @@ func (r *confRun) expireScope(t *testing.T, scope string) {
 	r.srv.ExpireChannels(scope)
 	rotated := time.Now()
 	n := r.publish(t, toUser)
-	// The client acted on channel_expire: a close with CONFIG_REPLACED (§12.1).
+	// The client acted on channel_expire: a close with CONFIG_REPLACED
+	// (docs/protocol.md §12.1).
 	require.NoError(t, r.page.WaitFor(r.ctx, fmt.Sprintf(`window.conformance.closes(3000) > %d`, replaced), confLive),
 		"channel_expire did not make the client reconnect")
 

@@ -20,5 +20,5 @@
 //
 // conformance_test.go runs the official client (b24jssdk's PullClient, as a REST
 // application) against the stand-in: where the official client and
-// protocol.md disagree, the spec wins and the test says why.
+// docs/protocol.md disagree, the spec wins and the test says why.
 package e2e

@@ -348,7 +348,7 @@ func modLongPolling(t *testing.T, b *browser.Browser, version int) {
 	r.start(t)
 	assert.Equal(t, "long-polling", r.stats(t).Transport)
 	// No mid before the first message: an event published while no GET is held would be skipped
-	// by the next idle 304, whose Last-Message-Id is then the newest stored id (protocol.md §5.2).
+	// by the next idle 304, whose Last-Message-Id is then the newest stored id (docs/protocol.md §5.2).
 	// Publish right after a GET arrived.
 	r.waitFreshPoll(t)
 	first := []string{r.publish(t, true), r.publish(t, false), r.publish(t, true)}

@@ -135,8 +135,8 @@ func (m *Machine) delayedReload(d time.Duration, connect bool) {
 // scheduleRenewal arms the renewal timer from the config's expiries, in server time:
 //
 //   - channels: just after the earliest channel end, with a small jitter kept under a tenth of the
-//     channel lifetime. The portal hands out the same channel until it has expired (protocol.md §3.3,
-//     §15), so asking earlier would only return the same ids;
+//     channel lifetime. The portal hands out the same channel until it has expired
+//     (docs/protocol.md §3.3, §15), so asking earlier would only return the same ids;
 //   - exp (version 5's token): ahead of it by min(60 s, 10 % of the lifetime), because every config call
 //     signs a fresh token, so the connection can move to it before the old one lapses.
 //

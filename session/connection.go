@@ -11,15 +11,15 @@ import (
 const LongPollIdleExpires = "Thu, 01 Jan 1973 11:11:01 GMT"
 
 // wsFailuresBeforeLongPolling is how many websocket attempts in a row must fail to open before the
-// client falls back to long polling (protocol.md §14.2: "more than 3").
+// client falls back to long polling (docs/protocol.md §14.2: "more than 3").
 const wsFailuresBeforeLongPolling = 4
 
-// longPollFallbackDelay is the fixed delay after switching transports (protocol.md §14.1).
+// longPollFallbackDelay is the fixed delay after switching transports (docs/protocol.md §14.1).
 const longPollFallbackDelay = time.Second
 
 // lpFailuresBeforeWebSocket is how many long-polling attempts in a row must fail to open, right after
-// a fallback, before websocket is tried again: the fallback is for when long polling works (§14.2),
-// not for an outage of the whole push server.
+// a fallback, before websocket is tried again: the fallback is for when long polling works
+// (docs/protocol.md §14.2), not for an outage of the whole push server.
 const lpFailuresBeforeWebSocket = 2
 
 func (m *Machine) transportUsable(t protocol.Transport) bool {

@@ -11,7 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Event types as JavaScript subscribers name them (protocol.md §10.2).
+// Event types as JavaScript subscribers name them (docs/protocol.md §10.2).
 const (
 	TypeServer   = "server"
 	TypeClient   = "client"
@@ -20,7 +20,7 @@ const (
 	TypeRevision = "revision"
 )
 
-// onlineMaxAge is how old an "online" event may be before it is dropped (protocol.md §10.1).
+// onlineMaxAge is how old an "online" event may be before it is dropped (docs/protocol.md §10.1).
 const onlineMaxAge = 240.0
 
 // events accumulates the JSON array handed to JavaScript for one input: one array per frame.
@@ -82,7 +82,7 @@ func (e *events) revision(server int64) {
 	e.buf = append(e.buf, '}')
 }
 
-// route decides the subscription type of a message (protocol.md §10.1): a message published by a
+// route decides the subscription type of a message (docs/protocol.md §10.1): a message published by a
 // client goes to client subscribers whatever its module (so a client can never trigger a system
 // command), module "pull" is a system command, module "online" goes to online subscribers.
 func route(moduleID string, sender *protocol.Sender) string {

@@ -26,7 +26,7 @@ func (m *Machine) Frame(gen int, data []byte, binary bool, now time.Time) []Acti
 }
 
 // frame decodes one frame by the config's wire format and handles what it carries. A text frame in
-// protobuf mode is still legacy text, as a version 4 server may send either (protocol.md §6.1).
+// protobuf mode is still legacy text, as a version 4 server may send either (docs/protocol.md §6.1).
 func (m *Machine) frame(data []byte, binary bool) {
 	m.stats.Frames++
 	m.connFrames++
@@ -162,14 +162,14 @@ func (m *Machine) dispatch(msg *protocol.Message, stu float64) {
 	m.stats.Messages++
 	if rev := gjson.GetBytes(msg.Extra, "revision_web"); rev.Type == gjson.Number {
 		if r := rev.Int(); r > 0 && r != protocol.Revision && r != m.revisionSeen {
-			// Apps never disconnect on a revision change (protocol.md §16); they are told once.
+			// Apps never disconnect on a revision change (docs/protocol.md §16); they are told once.
 			m.revisionSeen = r
 			m.ev.revision(r)
 		}
 	}
 }
 
-// system handles a message of module "pull" (protocol.md §11).
+// system handles a message of module "pull" (docs/protocol.md §11).
 func (m *Machine) system(msg *protocol.Message) {
 	switch strings.ToUpper(msg.Command) {
 	case "CHANNEL_EXPIRE":
@@ -351,7 +351,7 @@ func newChannelFor(cfg *protocol.Config, p gjson.Result) (*protocol.Channel, boo
 		// channel whose new_channel starts at an ISO date comes from the portal finding that channel
 		// expired (CPullChannel::Get) and names its successor; the cleanup path's notice (a unix
 		// start) describes the portal's default shared channel instead, and is not trusted
-		// (protocol.md §11).
+		// (docs/protocol.md §11).
 		if sh := cfg.Channels.Shared; sh != nil && p.Get("channel.id").String() == sh.ID && nc.Get("start").Type == gjson.String {
 			typ, cur = "shared", sh
 		}

@@ -10,14 +10,14 @@ import (
 // Status is the connection status reported to subscribers.
 type Status string
 
-// The statuses of protocol.md §10.3.
+// The statuses of docs/protocol.md §10.3.
 const (
 	StatusOnline  Status = "online"
 	StatusOffline Status = "offline"
 	StatusConnect Status = "connect"
 )
 
-// Close codes the client sends (protocol.md §12.1).
+// Close codes the client sends (docs/protocol.md §12.1).
 const (
 	CloseNormal          = 1000
 	CloseConfigReplaced  = 3000
@@ -25,7 +25,7 @@ const (
 	CloseStuck           = 3005
 )
 
-// CloseWrongChannel is the server's close code for a rejected channel id (protocol.md §12.2).
+// CloseWrongChannel is the server's close code for a rejected channel id (docs/protocol.md §12.2).
 const CloseWrongChannel = 4010
 
 // Options configures a Machine.

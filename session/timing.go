@@ -40,7 +40,7 @@ type Timing struct {
 	StartTimeout time.Duration
 }
 
-// DefaultTiming returns the delays of protocol.md §12–§15.
+// DefaultTiming returns the delays of docs/protocol.md §12–§15.
 func DefaultTiming() Timing {
 	return Timing{
 		Backoff:                [5]time.Duration{500 * time.Millisecond, 5 * time.Second, 25 * time.Second, 45 * time.Second, 60 * time.Second},

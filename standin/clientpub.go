@@ -7,8 +7,8 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// clientRequest runs an untrusted protobuf request (§17, §21.3): from a connection with a
-// "priv:pub" channel, only the first Request of the batch, incomingMessages to signed public
+// clientRequest runs an untrusted protobuf request (docs/protocol.md §17, §21.3): from a connection with
+// a "priv:pub" channel, only the first Request of the batch, incomingMessages to signed public
 // receivers, or channelStats. Nothing is published unless the whole request is valid. It returns the
 // response frame to send back (channelStats) or the close code.
 func (s *Server) clientRequest(sub *subscription, data []byte) ([]byte, *pushError) {

@@ -12,7 +12,7 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// Portal constants (§7, §3.3).
+// Portal constants (docs/protocol.md §7, §3.3).
 const (
 	revisionWeb    = 19
 	revisionMobile = 3
@@ -36,7 +36,7 @@ var (
 	ErrBadParams   = errors.New("standin: params format error")
 )
 
-// eventExtra is the extra object the portal adds to every event (§7).
+// eventExtra is the extra object the portal adds to every event (docs/protocol.md §7).
 type eventExtra struct {
 	ServerTime     string  `json:"server_time"`
 	ServerTimeUnix float64 `json:"server_time_unix"`
@@ -266,7 +266,7 @@ func (s *Server) ExpireChannelsVariant(scope, variant string) error {
 
 // ConfigExpire publishes pull/config_expire with params {} to the app's shared channel and bumps
 // server.config_timestamp. A real portal sends config_expire to its default shared channel only
-// (protocol.md §11), so app connections never see it there: this is an injection for testing how a
+// (docs/protocol.md §11), so app connections never see it there: this is an injection for testing how a
 // client handles the command, not a reproduction of portal traffic.
 func (s *Server) ConfigExpire() {
 	now := s.now()

@@ -94,7 +94,7 @@ func appConfig(t *testing.T, s *Server, token string) gjson.Result {
 	return answer.Get("result")
 }
 
-// subQuery builds the connection query of a config the way the clients do (§4).
+// subQuery builds the connection query of a config the way the clients do (docs/protocol.md §4).
 func subQuery(cfg gjson.Result, extra url.Values) url.Values {
 	q := url.Values{}
 	if jwt := cfg.Get("jwt").String(); jwt != "" {

@@ -10,7 +10,7 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// rpcPublishParams are the params of the publish RPC (§6.4).
+// rpcPublishParams are the params of the publish RPC (docs/protocol.md §6.4).
 type rpcPublishParams struct {
 	UserList    []int             `json:"userList"`
 	ChannelList []json.RawMessage `json:"channelList"`

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// jwtClaims are the claims the portal puts in a version 5 token (§3.4), in the portal's order.
+// jwtClaims are the claims the portal puts in a version 5 token, in the portal's order
+// (docs/protocol.md §3.4).
 type jwtClaims struct {
 	Iss  string `json:"iss"`
 	Iat  int64  `json:"iat"`

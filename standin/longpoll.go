@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// lpExpires is the magic Expires header of an idle long poll (§5.2).
+// lpExpires is the magic Expires header of an idle long poll (docs/protocol.md §5.2).
 const lpExpires = "Thu, 01 Jan 1973 11:11:01 GMT"
 
 // lpControl is a fault sent to a held long poll.

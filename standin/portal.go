@@ -207,7 +207,7 @@ func (s *Server) signedPublicID(rec *channelRec) string {
 // privateTarget returns the push-server key a private channel's messages go to: its raw id, or from
 // version 5 on, where the app's JWT names the user instead of a private channel, the user's key. The
 // portal's own private channel keeps its raw id there, so its system messages never reach the app's
-// connection (app connections see only app channels, protocol.md §2.4).
+// connection (app connections see only app channels, docs/protocol.md §2.4).
 func (s *Server) privateTarget(rec *channelRec) string {
 	if s.opts.Version >= 5 && rec.kind == s.opts.AppClientID {
 		return userKey(rec.user)

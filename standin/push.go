@@ -11,14 +11,14 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// Push server limits (§21.3).
+// Push server limits (docs/protocol.md §21.3).
 const (
 	maxPayload            = 1 << 20
 	maxMessagesPerRequest = 100
 	maxChannelsPerRequest = 100
 )
 
-// pushError is a push-server close code with its reason (§12.2).
+// pushError is a push-server close code with its reason (docs/protocol.md §12.2).
 type pushError struct {
 	code   int
 	reason string
@@ -26,7 +26,7 @@ type pushError struct {
 	bare bool
 }
 
-// Close codes of the push server (§12.2) and the cloud server's clientId checks.
+// Close codes of the push server (docs/protocol.md §12.2) and the cloud server's clientId checks.
 var (
 	errWrongChannel     = &pushError{code: 4010, reason: "Wrong Channel Id."}
 	errPublicRequired   = &pushError{code: 4012, reason: "Public Channel Id is Required."}

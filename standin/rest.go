@@ -27,7 +27,7 @@ func errorFor(code string) *restError {
 	return &restError{http.StatusBadRequest, code, code}
 }
 
-// REST error codes and texts of the pull module (§2.5, §21.1).
+// REST error codes and texts of the pull module (docs/protocol.md §2.5, §21.1).
 const (
 	codeMethodNotFound   = "ERROR_METHOD_NOT_FOUND"
 	codeWrongAuthType    = "WRONG_AUTH_TYPE"

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSignVectors checks the §3.2 test vectors.
+// TestSignVectors checks the docs/protocol.md §3.2 test vectors.
 func TestSignVectors(t *testing.T) {
 	t.Parallel()
 	const key = "demo-signature-key"

@@ -11,7 +11,7 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
-// Storage limits of the push server (§3.3, §21.3).
+// Storage limits of the push server (docs/protocol.md §3.3, §21.3).
 const (
 	// messageTTL caps how long a message is stored, whatever its expiry.
 	messageTTL = 86400

@@ -9,7 +9,7 @@ const TEXT_START = '#!NGINXNMS!#';
 const TEXT_END = '#!NGINXNME!#';
 const MARK = TEXT_START.length;
 
-// connectionURL builds the websocket URL of protocol.md §4 for a fresh connection.
+// connectionURL builds the websocket URL of docs/protocol.md §4 for a fresh connection.
 function connectionURL(config) {
   const version = Number(config.server.version);
   const query = [];
