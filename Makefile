@@ -1,11 +1,15 @@
 # b24pull — every target is a thin call to a script under scripts/.
-.PHONY: all build test demo standin fuzz soak bench bench-quick clean
+.PHONY: all build pack test demo standin fuzz soak bench bench-quick clean
 
 all: build
 
 # The npm package in js/: b24pull.wasm, the module b24pull.mjs and the classic script b24pull.js.
 build:
 	scripts/build-wasm.sh
+
+# The npm tarball dist/b24pull.tgz, made as a clean clone makes it (npm pack runs the build).
+pack:
+	scripts/pack.sh
 
 # Everything: installs Chromium and the pinned npm packages when missing, then vet, unit, stand-in,
 # client, browser and end-to-end tests, short fuzzing and the bridge tests inside Chromium.

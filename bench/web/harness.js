@@ -25,8 +25,12 @@ import { portalRest, FakeB24 } from './portal.js';
 
 const SDK_BUNDLE = '/node_modules/@bitrix24/b24jssdk/dist/umd/index.min.js';
 const B24PULL_SCRIPT = '/b24pull/b24pull.js';
-// A build variant of b24pull (b24pull-bench -variant dir), measured beside the current build.
+// A build variant of b24pull (b24pull-bench -variant dir), measured beside the current build: a
+// classic b24pull.js, or an ES module b24pull.mjs that sets globalThis.B24Pull (an app bundle, as
+// bench/bundled builds it). Which one the folder holds is asked once, before anything is measured.
 const VARIANT_SCRIPT = '/b24pull-variant/b24pull.js';
+const VARIANT_MODULE = '/b24pull-variant/b24pull.mjs';
+const variantIsModule = fetch(VARIANT_MODULE, { method: 'HEAD' }).then((r) => r.ok, () => false);
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -159,9 +163,9 @@ const loaded = {};
 
 // classicPullModule loads a classic b24pull.js and takes the globalThis.B24Pull it defines, so that
 // a second build can define its own.
-async function classicPullModule(src) {
+async function classicPullModule(src, type) {
   delete globalThis.B24Pull;
-  await insertScript(src);
+  await insertScript(src, type);
   const mod = globalThis.B24Pull;
   delete globalThis.B24Pull;
   return mod;
@@ -179,7 +183,11 @@ async function loadKind(kind) {
       if (!loaded.b24pull) loaded.b24pull = await classicPullModule(B24PULL_SCRIPT);
       return;
     case 'variant':
-      if (!loaded.variant) loaded.variant = await classicPullModule(VARIANT_SCRIPT);
+      if (!loaded.variant) {
+        loaded.variant = (await variantIsModule)
+          ? await classicPullModule(VARIANT_MODULE, 'module')
+          : await classicPullModule(VARIANT_SCRIPT);
+      }
       return;
     default:
       throw new Error(`unknown client kind ${kind}`);
