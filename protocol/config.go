@@ -2,7 +2,7 @@ package protocol
 
 import "time"
 
-// Config is a parsed pull.application.config.get answer (§2.2 of the protocol notes). Only what a
+// Config is a parsed pull.application.config.get answer (docs/protocol.md §2.2). Only what a
 // client uses is kept; unknown keys are ignored.
 type Config struct {
 	Server   Server

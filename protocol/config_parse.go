@@ -12,7 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Server modes (§1.3).
+// Server modes (docs/protocol.md §1.3).
 const (
 	ModePersonal = "personal"
 	ModeShared   = "shared"

@@ -14,7 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Ids and signatures of the fixtures (§2.3, §3.2 test vectors, key demo-signature-key).
+// Ids and signatures of the fixtures (docs/protocol.md §2.3, §3.2 test vectors, key demo-signature-key).
 const (
 	testPrivateID   = "a1b2c3d4e5f60718293a4b5c6d7e8f90:0f1e2d3c4b5a69788796a5b4c3d2e1f0.58ed701edf98cdbba959bbf4d595a03e19fd8562"
 	testPrivateV3ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90.9803993d09261023ded417a4f054ab294318606a"

@@ -50,7 +50,8 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // Is reports that every ConfigError is an ErrInvalidConfig.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
-// ErrorClass groups REST error codes by how a client should react (§2.5 "Recommended classification").
+// ErrorClass groups REST error codes by how a client should react: the "Recommended classification"
+// of docs/protocol.md §2.5.
 type ErrorClass int
 
 // Error classes.
@@ -105,8 +106,9 @@ func (e *RESTError) Error() string {
 	return "rest error " + e.Code + ": " + e.Description
 }
 
-// Class returns the recommended class of the error (§2.5). Codes are looked up without regard to case;
-// an unknown code falls back on the status: 429, 502, 503 and 504 are transient, anything else unknown.
+// Class returns the recommended class of the error (docs/protocol.md §2.5). Codes are looked up without
+// regard to case; an unknown code falls back on the status: 429, 502, 503 and 504 are transient,
+// anything else unknown.
 func (e *RESTError) Class() ErrorClass {
 	if k, ok := lookupREST(e.Code); ok {
 		return k.class
@@ -196,8 +198,8 @@ type knownREST struct {
 	class       ErrorClass
 }
 
-// knownRESTErrors is the §2.5 table (method errors, system errors, the SDK's HTTP-layer codes), keyed
-// by upper-cased code.
+// knownRESTErrors is the docs/protocol.md §2.5 table (method errors, system errors, the SDK's HTTP-layer
+// codes), keyed by upper-cased code.
 var knownRESTErrors = map[string]knownREST{
 	"WRONG_AUTH_TYPE":                 {403, "Get access to application config available only for application authorization.", ClassPermission},
 	"AUTHORIZE_ERROR":                 {403, "Method not available for guest session at the moment.", ClassPermission},

@@ -223,10 +223,10 @@ func (a *arena) object(v gjson.Result) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// readBody fills ModuleID, Command, Params and Extra of m from a message body (§7), the text of body
-// being inside the arena. It reports false for a body that is not valid JSON, not an object, lacks the
-// module_id or command strings, or has params that are not an object. An extra that is not an object
-// is read as {}. A repeated key counts with its last value, as JSON.parse does.
+// readBody fills ModuleID, Command, Params and Extra of m from a message body (docs/protocol.md §7), the
+// text of body being inside the arena. It reports false for a body that is not valid JSON, not an
+// object, lacks the module_id or command strings, or has params that are not an object. An extra that is
+// not an object is read as {}. A repeated key counts with its last value, as JSON.parse does.
 func readBody(a *arena, body string, m *Message) bool {
 	if !gjson.Valid(body) {
 		return false

@@ -8,7 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// JSON-RPC 2.0 over the WebSocket of server version 5 and later (§6.4, §13, §21.5).
+// JSON-RPC 2.0 over the WebSocket of server version 5 and later (docs/protocol.md §6.4, §13, §21.5).
 
 // PingFrame and PongFrame are the raw text keep-alive frames: the server sends ping, the client
 // answers pong. Neither is JSON.
@@ -76,9 +76,10 @@ type RPCFrame struct {
 //
 // The raw text ping gives Ping. Otherwise the frame is a JSON object or an array of them:
 //   - an incoming.message request becomes a Message: MID from params.mid ("" when missing, still
-//     delivered), ModuleID, Command, Params and Extra from params.body (§7), Sender from params.sender
-//     (type read as a number, a numeric string accepted; {Type: SenderUnknown} when missing), and
-//     params.user_params then params.dictionary shallow-merged into Params when they are objects;
+//     delivered), ModuleID, Command, Params and Extra from params.body (docs/protocol.md §7), Sender
+//     from params.sender (type read as a number, a numeric string accepted; {Type: SenderUnknown} when
+//     missing), and params.user_params then params.dictionary shallow-merged into Params when they are
+//     objects;
 //   - an object with a non-empty jsonrpc, an id, and a result or error becomes a Response;
 //   - any other request (an object with a string method) goes to Requests;
 //   - anything else, including an incoming.message whose body is not a valid message, counts as Garbage.

@@ -11,7 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// specDelivery is the incoming.message example of §6.4.
+// specDelivery is the incoming.message example of docs/protocol.md §6.4.
 const specDelivery = `{"jsonrpc":"2.0","method":"incoming.message","params":{"mid":"a7f3c2","body":{"module_id":"application","command":"demo","params":{"n":7},"extra":{"server_time_unix":1747208400.5,"revision_web":19}},"sender":{"type":2}}}`
 
 func delivery(params string) string {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Wire is the format of the frames a connection carries (§1.4, §6.1).
+// Wire is the format of the frames a connection carries (docs/protocol.md §1.4, §6.1).
 type Wire int
 
 // Wire formats.
@@ -54,11 +54,12 @@ func (c *Config) WebSocketEnabled() bool {
 }
 
 // LongPollingAllowed reports whether long polling may be used: not for version 5 and later, where the
-// JSON-RPC control frames cannot travel over it (§5.2).
+// JSON-RPC control frames cannot travel over it (docs/protocol.md §5.2).
 func (c *Config) LongPollingAllowed() bool { return c.Server.Version < 5 }
 
-// PublishingEnabled reports whether the client may publish messages itself (§1.4): always for
-// version 5 and later (the publish RPC), otherwise for version 4 and later with server.publish_enabled.
+// PublishingEnabled reports whether the client may publish messages itself (docs/protocol.md §1.4):
+// always for version 5 and later (the publish RPC), otherwise for version 4 and later with
+// server.publish_enabled.
 func (c *Config) PublishingEnabled() bool {
 	if c.Server.Version >= 5 {
 		return true
@@ -67,7 +68,8 @@ func (c *Config) PublishingEnabled() bool {
 }
 
 // Expiry returns the earliest of the channels' end times and exp, all on the server's clock; zero when
-// the config carries none of them. Renewal is due at Expiry plus TimeShift on the local clock (§15).
+// the config carries none of them. Renewal is due at Expiry plus TimeShift on the local clock
+// (docs/protocol.md §15).
 func (c *Config) Expiry() time.Time {
 	var first time.Time
 	consider := func(t time.Time) {
@@ -163,7 +165,7 @@ type ConfigFacts struct {
 }
 
 // ChannelFacts describes one channel without its id. Type is "private" or "shared" as sent; any other
-// type (an app's client id, §2.4) is shown as "app".
+// type (an app's client id, docs/protocol.md §2.4) is shown as "app".
 type ChannelFacts struct {
 	Name  string    `json:"name"`
 	Type  string    `json:"type"`

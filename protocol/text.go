@@ -9,8 +9,8 @@ import (
 )
 
 // The legacy text framing of nginx-push-stream, Push server 1.0 and Push server 2.0 without binary mode
-// (§6.2): every message is a JSON envelope between a start and an end marker, several of them back to
-// back in one frame or long-polling body (nginx puts a newline between them).
+// (docs/protocol.md §6.2): every message is a JSON envelope between a start and an end marker, several
+// of them back to back in one frame or long-polling body (nginx puts a newline between them).
 const (
 	TextStart = "#!NGINXNMS!#"
 	TextEnd   = "#!NGINXNME!#"
@@ -20,7 +20,8 @@ const (
 //
 // Every TextStart…TextEnd pair is taken, non-greedily, raw newlines included (the reference clients
 // drop such messages). Each envelope gives MID, Tag and Time; its text gives ModuleID, Command, Params
-// and Extra (§7), Extra falling back to an envelope-level extra when the text has none. Sender is nil.
+// and Extra (docs/protocol.md §7), Extra falling back to an envelope-level extra when the text has none.
+// Sender is nil.
 //
 // Garbage counts: an envelope that is not valid JSON or whose text is not a valid message body; each
 // run of non-whitespace bytes outside the pairs; an unterminated start marker (everything after it is
@@ -130,8 +131,8 @@ func scalarString(v gjson.Result) string {
 	return ""
 }
 
-// TextEnvelope is one legacy text message as a server writes it. Text is the message body (§7),
-// inserted verbatim.
+// TextEnvelope is one legacy text message as a server writes it. Text is the message body
+// (docs/protocol.md §7), inserted verbatim.
 type TextEnvelope struct {
 	ID      int64
 	MID     string

@@ -23,18 +23,19 @@ func (t Transport) String() string {
 	return "websocket"
 }
 
-// Resume is where a new connection picks up (§8): the last message id, or for versions 1–2 the nginx
-// tag and time. Empty fields are left out of the URL.
+// Resume is where a new connection picks up (docs/protocol.md §8): the last message id, or for versions
+// 1–2 the nginx tag and time. Empty fields are left out of the URL.
 type Resume struct {
 	MID  string
 	Tag  string
 	Time string
 }
 
-// ConnectionURL builds the URL to open for transport t (§4): the base from the config (the _secure URL
-// when the page is served over HTTPS), then token=<jwt> or CHANNEL_ID=<private>/<shared>, jsonRpc=true
-// (version ≥ 5) or binaryMode=true (version 4), clientId in shared mode, mid/tag/time when set, and
-// revision=19, each key and value encoded as encodeURIComponent does.
+// ConnectionURL builds the URL to open for transport t (docs/protocol.md §4): the base from the config
+// (the _secure URL when the page is served over HTTPS), then token=<jwt> or
+// CHANNEL_ID=<private>/<shared>, jsonRpc=true (version ≥ 5) or binaryMode=true (version 4), clientId in
+// shared mode, mid/tag/time when set, and revision=19, each key and value encoded as encodeURIComponent
+// does.
 //
 // It fails with ErrEmptyPath when the base URL is empty, ErrNoChannels when there is neither a JWT nor
 // a channel id, and ErrSharedWithoutClientID in shared mode without clientId. A channel id that
@@ -85,9 +86,10 @@ func (c *Config) ConnectionURL(t Transport, secure bool, r Resume) (string, erro
 	return q.appendTo(base), nil
 }
 
-// PublicationURL builds the URL a long-polling client POSTs its messages to (§4 "Publication path"):
-// server.publish_secure (secure) or server.publish plus CHANNEL_ID=<private>/<shared>. It returns ""
-// with ErrEmptyPath when that publish URL is empty and ErrNoChannels when there is no channel id.
+// PublicationURL builds the URL a long-polling client POSTs its messages to (docs/protocol.md §4,
+// "Publication path"): server.publish_secure (secure) or server.publish plus
+// CHANNEL_ID=<private>/<shared>. It returns "" with ErrEmptyPath when that publish URL is empty and
+// ErrNoChannels when there is no channel id.
 func (c *Config) PublicationURL(secure bool) (string, error) {
 	base, key := c.Server.Publish, "server.publish"
 	if secure {

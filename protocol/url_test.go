@@ -17,7 +17,7 @@ import (
 const testKey = "demo-signature-key"
 
 // TestFixtureSignatures checks that the ids in the fixtures and the golden URLs are really signed as
-// §3.2 says, so the goldens hold the real signatures.
+// docs/protocol.md §3.2 says, so the goldens hold the real signatures.
 func TestFixtureSignatures(t *testing.T) {
 	t.Parallel()
 	sign := func(in string) string {
@@ -41,7 +41,7 @@ func TestFixtureSignatures(t *testing.T) {
 	assert.JSONEq(t, `{"iss":"k2v9x0q7m4n1b8c5z3l6w0e2r4t7y9u1","iat":1747207800,"exp":1747251000,"sub":"7","chan":"5d41402abc4b2a76b9719d911017c592"}`, string(claims))
 }
 
-// TestConnectionURLSpecExamples reproduces the four examples of §4.
+// TestConnectionURLSpecExamples reproduces the four examples of docs/protocol.md §4.
 func TestConnectionURLSpecExamples(t *testing.T) {
 	t.Parallel()
 	const channels = "CHANNEL_ID=a1b2c3d4e5f60718293a4b5c6d7e8f90%3A0f1e2d3c4b5a69788796a5b4c3d2e1f0.58ed701edf98cdbba959bbf4d595a03e19fd8562" +
