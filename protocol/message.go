@@ -48,3 +48,13 @@ type Batch struct {
 	// legacy envelope, an undecodable protobuf message or frame, a JSON-RPC packet of no known shape.
 	Garbage int
 }
+
+// newSender stores s in the chunk *senders and returns its address: one allocation per chunk rather
+// than per message. A full chunk is left to the messages pointing into it and a new one started.
+func newSender(senders *[]Sender, s Sender) *Sender {
+	if len(*senders) == cap(*senders) {
+		*senders = make([]Sender, 0, max(8, 2*cap(*senders)))
+	}
+	*senders = append(*senders, s)
+	return &(*senders)[len(*senders)-1]
+}

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -8,21 +9,35 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// The protobuf messages of Push server 2.0 (§6.3), written and read with protowire only: no generated
-// code and no reflection, so the wasm binary stays small.
+// The protobuf messages of Push server 2.0 (docs/protocol.md §6.3) and their codec, on protowire alone:
+// generated code or the protobuf runtime would weigh on the wasm binary.
 //
-// Decoders accept default values present or absent, skip unknown fields of every wire type, keep the
-// last value of a scalar that appears twice, merge a singular message field that appears twice, and
-// return an error (never panic) on truncation, a known field of the wrong wire type, or a length that
-// runs past the end. Decoded []byte fields share memory with the input.
+// Each message type describes its fields once, in a fields method calling one helper per field
+// (bytesField, intField, boolField, optional, repeated, oneof) with the field number, a pointer to the
+// value and whether a default value is written (as by the real server or the reference clients, so that
+// recorded frames re-encode byte for byte). A coder runs that description to decode, size or encode.
 //
-// Encoders write fields in field-number order and reproduce the bytes of the real server and of the
-// reference clients: see each Marshal method for which default values are written.
+// Decoding skips unknown fields of every wire type, keeps the last value of a scalar that appears twice,
+// merges a singular message that appears twice, and returns an error (never panics) on truncation, a
+// known field of the wrong wire type, or a length past the end. Decoded []byte fields share the input.
+
+// Field numbers of docs/protocol.md §6.3 by message (ChannelId uses Receiver's): batchItems holds the
+// requests or responses of a batch, listItem the items of a wrapper list, command* the oneof members.
+const (
+	batchItems, listItem                                                          protowire.Number = 1, 1
+	commandMessages, commandChannelStats, commandServerStats                      protowire.Number = 1, 2, 3
+	incomingReceivers, incomingSender, incomingBody, incomingExpiry, incomingType protowire.Number = 1, 2, 3, 4, 5
+	outgoingID, outgoingBody, outgoingExpiry, outgoingCreated, outgoingSender     protowire.Number = 1, 2, 3, 4, 5
+	senderType, senderID                                                          protowire.Number = 1, 2
+	receiverID, receiverIsPrivate, receiverSignature                              protowire.Number = 1, 2, 3
+	statsID, statsIsPrivate, statsIsOnline                                        protowire.Number = 1, 2, 3
+	jsonResponseJSON                                                              protowire.Number = 1
+)
 
 // ResponseBatch is what the push server sends to a client in binary mode.
-type ResponseBatch struct {
-	Responses []Response
-}
+type ResponseBatch struct{ Responses []Response }
+
+func (b *ResponseBatch) fields(c *coder) { repeated(c, batchItems, &b.Responses) }
 
 // Response is one response of a batch; exactly one of its oneof members is set, as flagged by
 // HasOutgoing, HasChannelStats or HasServerStats (the last member read wins when a frame carries more).
@@ -35,8 +50,21 @@ type Response struct {
 	HasServerStats   bool
 }
 
-// OutgoingMessage is one delivered message: ID is the 13-byte message id (§8.1), Body the message JSON,
-// Expiry its storage lifetime in seconds (0 = not stored), Created its unix creation time.
+func (r *Response) fields(c *coder) {
+	oneof(c, func() { *r = Response{} },
+		choice{commandMessages, &r.HasOutgoing, listOf(&r.OutgoingMessages)},
+		choice{commandChannelStats, &r.HasChannelStats, listOf(&r.ChannelStats)},
+		choice{commandServerStats, &r.HasServerStats, (*jsonResponse)(&r.ServerStatsJSON)})
+}
+
+// jsonResponse is the JsonResponse of a serverStats response; its json is always written.
+type jsonResponse string
+
+func (j *jsonResponse) fields(c *coder) { bytesField(c, jsonResponseJSON, j, always) }
+
+// OutgoingMessage is one delivered message: ID is the 13-byte message id (docs/protocol.md §8.1), Body
+// the message JSON, Expiry its storage lifetime in seconds (0 = not stored), Created its unix creation
+// time. As by the real server, all fields are written always but Sender, which is written when set.
 type OutgoingMessage struct {
 	ID      []byte
 	Body    []byte
@@ -45,24 +73,43 @@ type OutgoingMessage struct {
 	Sender  *PBSender
 }
 
-// PBSender is the protobuf Sender: Type is SenderUnknown, SenderClient or SenderBackend, ID the raw
-// public channel id of a publishing client (empty for the backend).
+func (m *OutgoingMessage) fields(c *coder) {
+	bytesField(c, outgoingID, &m.ID, always)
+	bytesField(c, outgoingBody, &m.Body, always)
+	intField(c, outgoingExpiry, protowire.VarintType, &m.Expiry, always)
+	intField(c, outgoingCreated, protowire.Fixed32Type, &m.Created, always)
+	optional(c, outgoingSender, &m.Sender)
+}
+
+// PBSender is the protobuf Sender: Type is SenderUnknown, SenderClient or SenderBackend, always written
+// (a zero type as 08 00); ID, the raw public id of a publishing client (none for the backend), when set.
 type PBSender struct {
 	Type int32
 	ID   []byte
 }
 
-// ChannelStats is one channel's online state in a channelStats response.
+func (s *PBSender) fields(c *coder) {
+	intField(c, senderType, protowire.VarintType, &s.Type, always)
+	bytesField(c, senderID, &s.ID, ifSet)
+}
+
+// ChannelStats is one channel's online state in a channelStats response; all fields are always written.
 type ChannelStats struct {
 	ID        []byte
 	IsPrivate bool
 	IsOnline  bool
 }
 
-// RequestBatch is what a publisher (the backend or a client, §17) sends to the push server.
-type RequestBatch struct {
-	Requests []Request
+func (s *ChannelStats) fields(c *coder) {
+	bytesField(c, statsID, &s.ID, always)
+	c.boolField(statsIsPrivate, &s.IsPrivate, always)
+	c.boolField(statsIsOnline, &s.IsOnline, always)
 }
+
+// RequestBatch is what the backend or a client (docs/protocol.md §17) publishes to the push server.
+type RequestBatch struct{ Requests []Request }
+
+func (b *RequestBatch) fields(c *coder) { repeated(c, batchItems, &b.Requests) }
 
 // Request is one request of a batch; exactly one of its oneof members is set, as flagged by
 // HasIncoming, HasChannelStats or ServerStats (the last member read wins when a frame carries more).
@@ -74,8 +121,16 @@ type Request struct {
 	ServerStats      bool
 }
 
+func (r *Request) fields(c *coder) {
+	oneof(c, func() { *r = Request{} },
+		choice{commandMessages, &r.HasIncoming, listOf(&r.IncomingMessages)},
+		choice{commandChannelStats, &r.HasChannelStats, listOf(&r.ChannelStats)},
+		choice{commandServerStats, &r.ServerStats, noFields{}})
+}
+
 // IncomingMessage is one message to publish: Body is the message JSON, Expiry its storage lifetime in
-// seconds, Type a statistics label.
+// seconds (both always written: a client writes expiry 0 as 20 00), Type a statistics label written
+// when non-empty; Sender is written when set.
 type IncomingMessage struct {
 	Receivers []Receiver
 	Sender    *PBSender
@@ -84,716 +139,61 @@ type IncomingMessage struct {
 	Type      string
 }
 
-// Receiver names one channel to deliver to: ID is the raw 16-byte channel id, Signature the raw HMAC of
-// a public id (client publishing) or empty (backend publishing to private ids).
+func (m *IncomingMessage) fields(c *coder) {
+	repeated(c, incomingReceivers, &m.Receivers)
+	optional(c, incomingSender, &m.Sender)
+	bytesField(c, incomingBody, &m.Body, always)
+	intField(c, incomingExpiry, protowire.VarintType, &m.Expiry, always)
+	bytesField(c, incomingType, &m.Type, ifSet)
+}
+
+// Receiver names one channel to deliver to: ID, the raw 16-byte channel id, is always written; the
+// backend adds IsPrivate: true, a client Signature, the raw HMAC of a public id (each written when set).
 type Receiver struct {
 	ID        []byte
 	IsPrivate bool
 	Signature []byte
 }
 
+func (r *Receiver) fields(c *coder) {
+	bytesField(c, receiverID, &r.ID, always)
+	c.boolField(receiverIsPrivate, &r.IsPrivate, ifSet)
+	bytesField(c, receiverSignature, &r.Signature, ifSet)
+}
+
 // ChannelID names one channel in a channelStats request; it has the same fields as Receiver.
 type ChannelID = Receiver
 
-// errWireType reports a known field carried with a wire type that does not fit it.
-var errWireType = errors.New("unexpected wire type")
-
-// Field numbers of §6.3.
-const (
-	fieldFirst  protowire.Number = 1
-	fieldSecond protowire.Number = 2
-	fieldThird  protowire.Number = 3
-	fieldFourth protowire.Number = 4
-	fieldFifth  protowire.Number = 5
-)
-
-// pbField is one decoded field: data holds the payload of a length-delimited field, scalar the value of
-// a varint or fixed field.
-type pbField struct {
-	num    protowire.Number
-	typ    protowire.Type
-	data   []byte
-	scalar uint64
-}
-
-// nextField decodes the field at the start of b and returns it with the number of bytes it took.
-func nextField(b []byte) (pbField, int, error) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
-		return pbField{}, 0, protowire.ParseError(n)
-	}
-	f := pbField{num: num, typ: typ}
-	var m int
-	switch typ {
-	case protowire.VarintType:
-		f.scalar, m = protowire.ConsumeVarint(b[n:])
-	case protowire.Fixed32Type:
-		var v uint32
-		v, m = protowire.ConsumeFixed32(b[n:])
-		f.scalar = uint64(v)
-	case protowire.Fixed64Type:
-		f.scalar, m = protowire.ConsumeFixed64(b[n:])
-	case protowire.BytesType:
-		f.data, m = protowire.ConsumeBytes(b[n:])
-	default:
-		m = protowire.ConsumeFieldValue(num, typ, b[n:])
-	}
-	if m < 0 {
-		return pbField{}, 0, protowire.ParseError(m)
-	}
-	return f, n + m, nil
-}
-
-// walk calls fn for every field of the message b, stopping at the first error.
-func walk(b []byte, msg string, fn func(f pbField) error) error {
-	for len(b) > 0 {
-		f, n, err := nextField(b)
-		if err != nil {
-			return fmt.Errorf("failed to decode %s: %w", msg, err)
-		}
-		b = b[n:]
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// want checks the wire type of a known field.
-func want(f pbField, msg string, typ protowire.Type) error {
-	if f.typ != typ {
-		return fmt.Errorf("failed to decode %s field %d: %w %d", msg, f.num, errWireType, f.typ)
-	}
-	return nil
-}
-
 // UnmarshalResponseBatch decodes a binary frame sent by the push server.
 func UnmarshalResponseBatch(data []byte) (*ResponseBatch, error) {
-	b := &ResponseBatch{}
-	err := walk(data, "ResponseBatch", func(f pbField) error {
-		if f.num != fieldFirst {
-			return nil
-		}
-		if err := want(f, "ResponseBatch", protowire.BytesType); err != nil {
-			return err
-		}
-		r, err := unmarshalResponse(f.data)
-		if err != nil {
-			return err
-		}
-		b.Responses = append(b.Responses, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return unmarshalMessage[ResponseBatch](data, "ResponseBatch")
 }
 
-func unmarshalResponse(data []byte) (Response, error) {
-	var r Response
-	err := walk(data, "Response", func(f pbField) error {
-		if f.num < fieldFirst || f.num > fieldThird {
-			return nil
-		}
-		if err := want(f, "Response", protowire.BytesType); err != nil {
-			return err
-		}
-		switch f.num {
-		case fieldFirst:
-			if !r.HasOutgoing {
-				r = Response{HasOutgoing: true}
-			}
-			return walk(f.data, "OutgoingMessagesResponse", func(g pbField) error {
-				if g.num != fieldFirst {
-					return nil
-				}
-				if err := want(g, "OutgoingMessagesResponse", protowire.BytesType); err != nil {
-					return err
-				}
-				m, err := unmarshalOutgoing(g.data)
-				if err != nil {
-					return err
-				}
-				r.OutgoingMessages = append(r.OutgoingMessages, m)
-				return nil
-			})
-		case fieldSecond:
-			if !r.HasChannelStats {
-				r = Response{HasChannelStats: true}
-			}
-			return walk(f.data, "ChannelStatsResponse", func(g pbField) error {
-				if g.num != fieldFirst {
-					return nil
-				}
-				if err := want(g, "ChannelStatsResponse", protowire.BytesType); err != nil {
-					return err
-				}
-				s, err := unmarshalChannelStats(g.data)
-				if err != nil {
-					return err
-				}
-				r.ChannelStats = append(r.ChannelStats, s)
-				return nil
-			})
-		default:
-			if !r.HasServerStats {
-				r = Response{HasServerStats: true}
-			}
-			return walk(f.data, "JsonResponse", func(g pbField) error {
-				if g.num != fieldFirst {
-					return nil
-				}
-				if err := want(g, "JsonResponse", protowire.BytesType); err != nil {
-					return err
-				}
-				r.ServerStatsJSON = string(g.data)
-				return nil
-			})
-		}
-	})
-	return r, err
-}
+// Marshal encodes the batch as the real Push server 2.0 does.
+func (b *ResponseBatch) Marshal() []byte { return marshalMessage(b) }
 
-// unmarshalOutgoing decodes one OutgoingMessage for UnmarshalResponseBatch.
-func unmarshalOutgoing(data []byte) (OutgoingMessage, error) {
-	v, err := decodeOutgoing(data)
-	if err != nil {
-		return OutgoingMessage{}, err
-	}
-	m := OutgoingMessage{ID: v.id, Body: v.body, Expiry: v.expiry, Created: v.created}
-	if v.hasSender {
-		m.Sender = &PBSender{Type: v.sender.Type, ID: v.sender.ID}
-	}
-	return m, nil
-}
-
-// outgoingValue is an OutgoingMessage with its sender held by value, so that DecodeProtobuf does not
-// allocate one per message.
-type outgoingValue struct {
-	id, body        []byte
-	expiry, created uint32
-	sender          PBSender
-	hasSender       bool
-}
-
-// decodeOutgoing is a plain loop rather than walk: this is the per-message hot path of DecodeProtobuf.
-func decodeOutgoing(data []byte) (outgoingValue, error) {
-	var m outgoingValue
-	for len(data) > 0 {
-		f, n, err := nextField(data)
-		if err != nil {
-			return m, fmt.Errorf("failed to decode OutgoingMessage: %w", err)
-		}
-		data = data[n:]
-		switch f.num {
-		case fieldFirst, fieldSecond, fieldFifth:
-			err = want(f, "OutgoingMessage", protowire.BytesType)
-		case fieldThird:
-			err = want(f, "OutgoingMessage", protowire.VarintType)
-		case fieldFourth:
-			err = want(f, "OutgoingMessage", protowire.Fixed32Type)
-		}
-		if err != nil {
-			return m, err
-		}
-		switch f.num {
-		case fieldFirst:
-			m.id = f.data
-		case fieldSecond:
-			m.body = f.data
-		case fieldThird:
-			m.expiry = uint32(f.scalar)
-		case fieldFourth:
-			m.created = uint32(f.scalar)
-		case fieldFifth:
-			m.hasSender = true
-			if err := unmarshalSender(f.data, &m.sender); err != nil {
-				return m, err
-			}
-		}
-	}
-	return m, nil
-}
-
-// unmarshalSender decodes into s, so that a repeated sender field merges as protobuf requires.
-func unmarshalSender(data []byte, s *PBSender) error {
-	for len(data) > 0 {
-		f, n, err := nextField(data)
-		if err != nil {
-			return fmt.Errorf("failed to decode Sender: %w", err)
-		}
-		data = data[n:]
-		switch f.num {
-		case fieldFirst:
-			if err := want(f, "Sender", protowire.VarintType); err != nil {
-				return err
-			}
-			s.Type = int32(f.scalar)
-		case fieldSecond:
-			if err := want(f, "Sender", protowire.BytesType); err != nil {
-				return err
-			}
-			s.ID = f.data
-		}
-	}
-	return nil
-}
-
-func unmarshalChannelStats(data []byte) (ChannelStats, error) {
-	var s ChannelStats
-	err := walk(data, "ChannelStats", func(f pbField) error {
-		switch f.num {
-		case fieldFirst:
-			if err := want(f, "ChannelStats", protowire.BytesType); err != nil {
-				return err
-			}
-			s.ID = f.data
-		case fieldSecond, fieldThird:
-			if err := want(f, "ChannelStats", protowire.VarintType); err != nil {
-				return err
-			}
-			if f.num == fieldSecond {
-				s.IsPrivate = f.scalar != 0
-			} else {
-				s.IsOnline = f.scalar != 0
-			}
-		}
-		return nil
-	})
-	return s, err
-}
-
-// UnmarshalRequestBatch decodes a publication: the backend's binary publish or a client's §17 request.
+// UnmarshalRequestBatch decodes the backend's binary publish or a client's (docs/protocol.md §17).
 func UnmarshalRequestBatch(data []byte) (*RequestBatch, error) {
-	b := &RequestBatch{}
-	err := walk(data, "RequestBatch", func(f pbField) error {
-		if f.num != fieldFirst {
-			return nil
-		}
-		if err := want(f, "RequestBatch", protowire.BytesType); err != nil {
-			return err
-		}
-		r, err := unmarshalRequest(f.data)
-		if err != nil {
-			return err
-		}
-		b.Requests = append(b.Requests, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return unmarshalMessage[RequestBatch](data, "RequestBatch")
 }
 
-func unmarshalRequest(data []byte) (Request, error) {
-	var r Request
-	err := walk(data, "Request", func(f pbField) error {
-		if f.num < fieldFirst || f.num > fieldThird {
-			return nil
-		}
-		if err := want(f, "Request", protowire.BytesType); err != nil {
-			return err
-		}
-		switch f.num {
-		case fieldFirst:
-			if !r.HasIncoming {
-				r = Request{HasIncoming: true}
-			}
-			return walk(f.data, "IncomingMessagesRequest", func(g pbField) error {
-				if g.num != fieldFirst {
-					return nil
-				}
-				if err := want(g, "IncomingMessagesRequest", protowire.BytesType); err != nil {
-					return err
-				}
-				m, err := unmarshalIncoming(g.data)
-				if err != nil {
-					return err
-				}
-				r.IncomingMessages = append(r.IncomingMessages, m)
-				return nil
-			})
-		case fieldSecond:
-			if !r.HasChannelStats {
-				r = Request{HasChannelStats: true}
-			}
-			return walk(f.data, "ChannelStatsRequest", func(g pbField) error {
-				if g.num != fieldFirst {
-					return nil
-				}
-				if err := want(g, "ChannelStatsRequest", protowire.BytesType); err != nil {
-					return err
-				}
-				c, err := unmarshalReceiver(g.data, "ChannelId")
-				if err != nil {
-					return err
-				}
-				r.ChannelStats = append(r.ChannelStats, c)
-				return nil
-			})
-		default:
-			r = Request{ServerStats: true}
-			// ServerStatsRequest has no fields; its content is only checked for well-formedness.
-			return walk(f.data, "ServerStatsRequest", func(pbField) error { return nil })
-		}
-	})
-	return r, err
-}
+// Marshal encodes the batch as the backend and the reference clients do.
+func (b *RequestBatch) Marshal() []byte { return marshalMessage(b) }
 
-func unmarshalIncoming(data []byte) (IncomingMessage, error) {
-	var m IncomingMessage
-	err := walk(data, "IncomingMessage", func(f pbField) error {
-		switch f.num {
-		case fieldFirst, fieldSecond, fieldThird, fieldFifth:
-			if err := want(f, "IncomingMessage", protowire.BytesType); err != nil {
-				return err
-			}
-		case fieldFourth:
-			if err := want(f, "IncomingMessage", protowire.VarintType); err != nil {
-				return err
-			}
-		}
-		switch f.num {
-		case fieldFirst:
-			rc, err := unmarshalReceiver(f.data, "Receiver")
-			if err != nil {
-				return err
-			}
-			m.Receivers = append(m.Receivers, rc)
-		case fieldSecond:
-			if m.Sender == nil {
-				m.Sender = &PBSender{}
-			}
-			return unmarshalSender(f.data, m.Sender)
-		case fieldThird:
-			m.Body = f.data
-		case fieldFourth:
-			m.Expiry = uint32(f.scalar)
-		case fieldFifth:
-			m.Type = string(f.data)
-		}
-		return nil
-	})
-	return m, err
-}
-
-func unmarshalReceiver(data []byte, msg string) (Receiver, error) {
-	var r Receiver
-	err := walk(data, msg, func(f pbField) error {
-		switch f.num {
-		case fieldFirst, fieldThird:
-			if err := want(f, msg, protowire.BytesType); err != nil {
-				return err
-			}
-			if f.num == fieldFirst {
-				r.ID = f.data
-			} else {
-				r.Signature = f.data
-			}
-		case fieldSecond:
-			if err := want(f, msg, protowire.VarintType); err != nil {
-				return err
-			}
-			r.IsPrivate = f.scalar != 0
-		}
-		return nil
-	})
-	return r, err
-}
-
-// Sizes and appenders. Every message has a size function so that nested lengths are known before
-// writing and Marshal allocates once.
-
-func sizeBytesField(n int) int { return 1 + protowire.SizeBytes(n) }
-
-func sizeVarintField(v uint64) int { return 1 + protowire.SizeVarint(v) }
-
-func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, v)
-}
-
-func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
-}
-
-func appendMessageHeader(b []byte, num protowire.Number, size int) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendVarint(b, uint64(size))
-}
-
-func boolValue(v bool) uint64 {
-	if v {
-		return 1
-	}
-	return 0
-}
-
-// size is the encoded length of a Sender: type is always written (the real server writes {type: 2} as
-// 08 02, and a zero type as 08 00), id when non-empty.
-func (s *PBSender) size() int {
-	n := sizeVarintField(uint64(int64(s.Type)))
-	if len(s.ID) > 0 {
-		n += sizeBytesField(len(s.ID))
-	}
-	return n
-}
-
-func (s *PBSender) appendTo(b []byte) []byte {
-	b = appendVarintField(b, fieldFirst, uint64(int64(s.Type)))
-	if len(s.ID) > 0 {
-		b = appendBytesField(b, fieldSecond, s.ID)
-	}
-	return b
-}
-
-// size is the encoded length of an OutgoingMessage: id, body, expiry and created are always written, as
-// the real server does; sender when set.
-func (m *OutgoingMessage) size() int {
-	n := sizeBytesField(len(m.ID)) + sizeBytesField(len(m.Body)) + sizeVarintField(uint64(m.Expiry)) +
-		1 + protowire.SizeFixed32()
-	if m.Sender != nil {
-		n += sizeBytesField(m.Sender.size())
-	}
-	return n
-}
-
-func (m *OutgoingMessage) appendTo(b []byte) []byte {
-	b = appendBytesField(b, fieldFirst, m.ID)
-	b = appendBytesField(b, fieldSecond, m.Body)
-	b = appendVarintField(b, fieldThird, uint64(m.Expiry))
-	b = protowire.AppendTag(b, fieldFourth, protowire.Fixed32Type)
-	b = protowire.AppendFixed32(b, m.Created)
-	if m.Sender != nil {
-		b = appendMessageHeader(b, fieldFifth, m.Sender.size())
-		b = m.Sender.appendTo(b)
-	}
-	return b
-}
-
-// size is the encoded length of a ChannelStats: all three fields are always written.
-func (s *ChannelStats) size() int {
-	return sizeBytesField(len(s.ID)) + 2*sizeVarintField(0)
-}
-
-func (s *ChannelStats) appendTo(b []byte) []byte {
-	b = appendBytesField(b, fieldFirst, s.ID)
-	b = appendVarintField(b, fieldSecond, boolValue(s.IsPrivate))
-	return appendVarintField(b, fieldThird, boolValue(s.IsOnline))
-}
-
-// inner returns the field number and payload length of the oneof member that is set (0, 0 when none).
-func (r *Response) inner() (protowire.Number, int) {
-	n := 0
-	switch {
-	case r.HasOutgoing:
-		for i := range r.OutgoingMessages {
-			n += sizeBytesField(r.OutgoingMessages[i].size())
-		}
-		return fieldFirst, n
-	case r.HasChannelStats:
-		for i := range r.ChannelStats {
-			n += sizeBytesField(r.ChannelStats[i].size())
-		}
-		return fieldSecond, n
-	case r.HasServerStats:
-		return fieldThird, sizeBytesField(len(r.ServerStatsJSON))
-	}
-	return 0, 0
-}
-
-func (r *Response) size() int {
-	num, n := r.inner()
-	if num == 0 {
-		return 0
-	}
-	return sizeBytesField(n)
-}
-
-func (r *Response) appendTo(b []byte) []byte {
-	num, n := r.inner()
-	if num == 0 {
-		return b
-	}
-	b = appendMessageHeader(b, num, n)
-	switch num {
-	case fieldFirst:
-		for i := range r.OutgoingMessages {
-			b = appendMessageHeader(b, fieldFirst, r.OutgoingMessages[i].size())
-			b = r.OutgoingMessages[i].appendTo(b)
-		}
-	case fieldSecond:
-		for i := range r.ChannelStats {
-			b = appendMessageHeader(b, fieldFirst, r.ChannelStats[i].size())
-			b = r.ChannelStats[i].appendTo(b)
-		}
-	default:
-		b = protowire.AppendTag(b, fieldFirst, protowire.BytesType)
-		b = protowire.AppendString(b, r.ServerStatsJSON)
-	}
-	return b
-}
-
-// Marshal encodes the batch as the real Push server 2.0 does: a response with no oneof member set is
-// written as an empty Response; OutgoingMessage writes id, body, expiry and created (fixed32) always
-// and sender when set; Sender writes its type always and its id when non-empty; ChannelStats writes all
-// three fields.
-func (b *ResponseBatch) Marshal() []byte {
-	n := 0
-	for i := range b.Responses {
-		n += sizeBytesField(b.Responses[i].size())
-	}
-	out := make([]byte, 0, n)
-	for i := range b.Responses {
-		out = appendMessageHeader(out, fieldFirst, b.Responses[i].size())
-		out = b.Responses[i].appendTo(out)
-	}
-	return out
-}
-
-// size is the encoded length of a Receiver: id always, isPrivate when true, signature when non-empty
-// (the backend writes {id, isPrivate: true}, a client {id, signature}).
-func (r *Receiver) size() int {
-	n := sizeBytesField(len(r.ID))
-	if r.IsPrivate {
-		n += sizeVarintField(1)
-	}
-	if len(r.Signature) > 0 {
-		n += sizeBytesField(len(r.Signature))
-	}
-	return n
-}
-
-func (r *Receiver) appendTo(b []byte) []byte {
-	b = appendBytesField(b, fieldFirst, r.ID)
-	if r.IsPrivate {
-		b = appendVarintField(b, fieldSecond, 1)
-	}
-	if len(r.Signature) > 0 {
-		b = appendBytesField(b, fieldThird, r.Signature)
-	}
-	return b
-}
-
-// size is the encoded length of an IncomingMessage: receivers, sender when set, body and expiry always
-// (a client writes expiry 0 as 20 00), type when non-empty.
-func (m *IncomingMessage) size() int {
-	n := 0
-	for i := range m.Receivers {
-		n += sizeBytesField(m.Receivers[i].size())
-	}
-	if m.Sender != nil {
-		n += sizeBytesField(m.Sender.size())
-	}
-	n += sizeBytesField(len(m.Body)) + sizeVarintField(uint64(m.Expiry))
-	if m.Type != "" {
-		n += sizeBytesField(len(m.Type))
-	}
-	return n
-}
-
-func (m *IncomingMessage) appendTo(b []byte) []byte {
-	for i := range m.Receivers {
-		b = appendMessageHeader(b, fieldFirst, m.Receivers[i].size())
-		b = m.Receivers[i].appendTo(b)
-	}
-	if m.Sender != nil {
-		b = appendMessageHeader(b, fieldSecond, m.Sender.size())
-		b = m.Sender.appendTo(b)
-	}
-	b = appendBytesField(b, fieldThird, m.Body)
-	b = appendVarintField(b, fieldFourth, uint64(m.Expiry))
-	if m.Type != "" {
-		b = protowire.AppendTag(b, fieldFifth, protowire.BytesType)
-		b = protowire.AppendString(b, m.Type)
-	}
-	return b
-}
-
-// inner returns the field number and payload length of the oneof member that is set (0, 0 when none).
-func (r *Request) inner() (protowire.Number, int) {
-	n := 0
-	switch {
-	case r.HasIncoming:
-		for i := range r.IncomingMessages {
-			n += sizeBytesField(r.IncomingMessages[i].size())
-		}
-		return fieldFirst, n
-	case r.HasChannelStats:
-		for i := range r.ChannelStats {
-			n += sizeBytesField(r.ChannelStats[i].size())
-		}
-		return fieldSecond, n
-	case r.ServerStats:
-		return fieldThird, 0
-	}
-	return 0, 0
-}
-
-func (r *Request) size() int {
-	num, n := r.inner()
-	if num == 0 {
-		return 0
-	}
-	return sizeBytesField(n)
-}
-
-func (r *Request) appendTo(b []byte) []byte {
-	num, n := r.inner()
-	if num == 0 {
-		return b
-	}
-	b = appendMessageHeader(b, num, n)
-	switch num {
-	case fieldFirst:
-		for i := range r.IncomingMessages {
-			b = appendMessageHeader(b, fieldFirst, r.IncomingMessages[i].size())
-			b = r.IncomingMessages[i].appendTo(b)
-		}
-	case fieldSecond:
-		for i := range r.ChannelStats {
-			b = appendMessageHeader(b, fieldFirst, r.ChannelStats[i].size())
-			b = r.ChannelStats[i].appendTo(b)
-		}
-	}
-	return b
-}
-
-// Marshal encodes the batch as the backend and the reference clients do: Receiver writes id always,
-// isPrivate when true and signature when non-empty; IncomingMessage writes body and expiry always (a
-// client writes expiry 0 as 20 00), sender when set and type when non-empty; a serverStats request is
-// an empty message and a request with no oneof member set is written as an empty Request.
-func (b *RequestBatch) Marshal() []byte {
-	n := 0
-	for i := range b.Requests {
-		n += sizeBytesField(b.Requests[i].size())
-	}
-	out := make([]byte, 0, n)
-	for i := range b.Requests {
-		out = appendMessageHeader(out, fieldFirst, b.Requests[i].size())
-		out = b.Requests[i].appendTo(out)
-	}
-	return out
-}
-
-// EncodePublish wraps messages as RequestBatch{requests: [{incomingMessages: {messages}}]}, the frame a
-// client sends to publish (§17) and the body the backend posts in binary mode (§21.2).
+// EncodePublish wraps messages as RequestBatch{requests: [{incomingMessages: {messages}}]}: the frame a
+// client publishes and the body the backend posts in binary mode (docs/protocol.md §17, §21.2).
 func EncodePublish(msgs []IncomingMessage) []byte {
-	b := RequestBatch{Requests: []Request{{IncomingMessages: msgs, HasIncoming: true}}}
-	return b.Marshal()
+	return (&RequestBatch{Requests: []Request{{IncomingMessages: msgs, HasIncoming: true}}}).Marshal()
 }
 
 // DecodeProtobuf decodes one binary frame (or long-polling body) from the push server into a Batch.
 //
 // Responses other than outgoingMessages are ignored. Each message becomes a Message with MID = lowercase
-// hex of its id and the body fields of §7; Sender is always set (a message without sender gets
-// {Type: SenderUnknown}) and Sender.ID is the hex of the sender id when present. A message that cannot
-// be decoded, or whose body is not a valid message object, is skipped and counted in Garbage while the
-// rest of the frame is still delivered. A structural error in the frame itself counts once in Garbage
-// and keeps the messages decoded before it; a frame that does not decode at all gives Batch{Garbage: 1}.
+// hex of its id and the body fields of docs/protocol.md §7; Sender is always set (a message without
+// sender gets {Type: SenderUnknown}), Sender.ID being the hex of the sender id when present. A message
+// that does not decode, or whose body is not a valid message object, is skipped and counted in Garbage
+// while the rest of the frame is delivered. A structural error in the frame itself counts once in
+// Garbage and keeps the messages decoded before it (a frame that does not decode gives Garbage 1).
 //
 // Params and Extra of the result share one private copy of the frame; treat them as read-only.
 func DecodeProtobuf(frame []byte) Batch {
@@ -803,46 +203,43 @@ func DecodeProtobuf(frame []byte) Batch {
 	}
 	a := newArena(frame)
 	var senders []Sender
-	err := walk(a.b, "ResponseBatch", func(f pbField) error {
-		if f.num != fieldFirst {
-			return nil
+	// One allocation for the coder and the OutgoingMessage that each message is decoded into in turn.
+	r := &struct {
+		c      coder
+		msg    OutgoingMessage
+		sender PBSender
+	}{c: coder{mode: decoding}}
+	c := &r.c
+	// The levels above OutgoingMessage are walked here, not by their fields methods: only outgoingMessages
+	// are read, and each message is decoded on its own (a bad one is counted, not fatal).
+	err := c.each(a.b, func() { // ResponseBatch
+		if !c.match(batchItems, protowire.BytesType) {
+			return
 		}
-		if err := want(f, "ResponseBatch", protowire.BytesType); err != nil {
-			return err
-		}
-		// The oneof is resolved per Response: only the member read last counts, so messages of an
-		// outgoingMessages member followed by another member are taken back.
+		// Of the oneof, the member read last counts: outgoingMessages followed by another are taken back.
 		start, startGarbage := len(out.Messages), out.Garbage
-		return walk(f.data, "Response", func(g pbField) error {
-			if g.num < fieldFirst || g.num > fieldThird {
-				return nil
-			}
-			if err := want(g, "Response", protowire.BytesType); err != nil {
-				return err
-			}
-			if g.num != fieldFirst {
+		c.err = c.each(c.f.data, func() { // Response
+			if c.match(commandChannelStats, protowire.BytesType) || c.match(commandServerStats, protowire.BytesType) {
 				out.Messages, out.Garbage = out.Messages[:start], startGarbage
-				return nil
 			}
-			return walk(g.data, "OutgoingMessagesResponse", func(h pbField) error {
-				if h.num != fieldFirst {
-					return nil
+			if !c.match(commandMessages, protowire.BytesType) {
+				return
+			}
+			c.err = c.each(c.f.data, func() { // OutgoingMessagesResponse
+				if !c.match(listItem, protowire.BytesType) {
+					return
 				}
-				if err := want(h, "OutgoingMessagesResponse", protowire.BytesType); err != nil {
-					return err
-				}
-				om, err := decodeOutgoing(h.data)
-				if err != nil {
+				// A message without sender decodes exactly as one with sender {type: 0}.
+				r.sender, r.msg = PBSender{}, OutgoingMessage{Sender: &r.sender}
+				var m Message
+				if c.decode(c.f.data, &r.msg) != nil || !readBody(&a, a.str(r.msg.Body), &m) {
 					out.Garbage++
-					return nil
+					return
 				}
-				m, ok := outgoingMessage(&a, &om, &senders)
-				if !ok {
-					out.Garbage++
-					return nil
-				}
+				m.MID = hex.EncodeToString(r.msg.ID)
+				s := Sender{Type: int(r.sender.Type), ID: hex.EncodeToString(r.sender.ID)}
+				m.Sender = newSender(&senders, s)
 				out.Messages = append(out.Messages, m)
-				return nil
 			})
 		})
 	})
@@ -852,31 +249,250 @@ func DecodeProtobuf(frame []byte) Batch {
 	return out
 }
 
-// outgoingMessage turns one decoded OutgoingMessage into a Message, its Sender taken from the chunk
-// *senders.
-func outgoingMessage(a *arena, om *outgoingValue, senders *[]Sender) (Message, bool) {
-	var m Message
-	if !readBody(a, a.str(om.body), &m) {
-		return Message{}, false
-	}
-	m.MID = hex.EncodeToString(om.id)
-	var s Sender
-	if om.hasSender {
-		s.Type = int(om.sender.Type)
-		if len(om.sender.ID) > 0 {
-			s.ID = hex.EncodeToString(om.sender.ID)
-		}
-	}
-	m.Sender = newSender(senders, s)
-	return m, true
+// message is a protobuf message type: fields describes its fields to c.
+type message interface{ fields(c *coder) }
+
+// msgPtr is the pointer type P of a message type T, so that generic helpers can make new elements.
+type msgPtr[T any] interface {
+	*T
+	message
 }
 
-// newSender stores s in the chunk *senders and returns its address: one allocation per chunk rather
-// than per message. A full chunk is left to the messages pointing into it and a new one started.
-func newSender(senders *[]Sender, s Sender) *Sender {
-	if len(*senders) == cap(*senders) {
-		*senders = make([]Sender, 0, max(8, 2*cap(*senders)))
+type codecMode uint8 // what a coder does with a field description
+
+const decoding, sizing, appending codecMode = 0, 1, 2
+
+type emit bool // whether an encoder writes a field that holds its default value (zero, false, empty)
+
+const always, ifSet emit = true, false
+
+// errWireType reports a known field carried with a wire type that does not fit it.
+var errWireType = errors.New("unexpected wire type")
+
+// pbField is one field read: data is a length-delimited payload, scalar a varint or fixed32 value.
+type pbField struct {
+	num    protowire.Number
+	typ    protowire.Type
+	data   []byte
+	scalar uint64
+}
+
+// coder runs field descriptions; one coder serves a whole message tree.
+type coder struct {
+	mode codecMode
+	f    pbField // decoding: the field just read
+	err  error   // decoding: set by a helper that cannot use f; each returns it
+	n    int     // sizing: the bytes counted so far
+	b    []byte  // appending: the output
+}
+
+// nextField decodes the field at the start of b and returns it with the number of bytes it took.
+func nextField(b []byte) (pbField, int, error) {
+	num, typ, n := protowire.ConsumeField(b) // checks the whole field, groups included
+	if n < 0 {
+		return pbField{}, 0, protowire.ParseError(n)
 	}
-	*senders = append(*senders, s)
-	return &(*senders)[len(*senders)-1]
+	f := pbField{num: num, typ: typ}
+	_, _, tagLen := protowire.ConsumeTag(b)
+	switch typ {
+	case protowire.VarintType:
+		f.scalar, _ = protowire.ConsumeVarint(b[tagLen:])
+	case protowire.Fixed32Type:
+		v, _ := protowire.ConsumeFixed32(b[tagLen:])
+		f.scalar = uint64(v)
+	case protowire.BytesType:
+		f.data, _ = protowire.ConsumeBytes(b[tagLen:])
+	}
+	return f, n, nil
+}
+
+// each reads the fields of the message data into c.f one by one and calls fn for each, stopping at the
+// first error of the input or of fn (c.err, cleared). It restores c.f for the enclosing description.
+func (c *coder) each(data []byte, fn func()) (err error) {
+	outer := c.f
+	for n := 0; len(data) > 0 && err == nil; data = data[n:] {
+		if c.f, n, err = nextField(data); err == nil {
+			fn()
+			err, c.err = c.err, nil
+		}
+	}
+	c.f = outer
+	return err
+}
+
+// decode reads the message data into m, merging into what m already holds.
+func (c *coder) decode(data []byte, m message) error {
+	return c.each(data, func() { m.fields(c) })
+}
+
+// match reports whether c is decoding and the field just read is number num; a field of that number
+// with another wire type sets c.err instead.
+func (c *coder) match(num protowire.Number, typ protowire.Type) bool {
+	ours := c.mode == decoding && c.f.num == num
+	if ours && c.f.typ != typ {
+		c.err = fmt.Errorf("field %d: %w %d", num, errWireType, c.f.typ)
+	}
+	return ours && c.f.typ == typ
+}
+
+// unmarshalMessage decodes data as a message of type T; name (the protobuf name) goes into the error.
+func unmarshalMessage[T any, P msgPtr[T]](data []byte, name string) (*T, error) {
+	v := new(T)
+	if err := (&coder{mode: decoding}).decode(data, P(v)); err != nil {
+		return nil, fmt.Errorf("failed to decode %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// marshalMessage encodes m into a buffer of exactly its size.
+func marshalMessage(m message) []byte {
+	c := &coder{mode: appending}
+	c.b = make([]byte, 0, c.size(m))
+	m.fields(c)
+	return c.b
+}
+
+// size returns the encoded length of m, leaving the state of c as it was.
+func (c *coder) size(m message) (size int) {
+	mode, n := c.mode, c.n
+	c.mode, c.n = sizing, 0
+	m.fields(c)
+	size, c.mode, c.n = c.n, mode, n
+	return size
+}
+
+// tag is the tag of field n of wire type t. Encoders append varints with binary.AppendUvarint: the bytes
+// of protowire.AppendVarint (and AppendTag), without its unrolled code (5 KB of wasm).
+func tag(n protowire.Number, t protowire.Type) uint64 { return uint64(protowire.EncodeTag(n, t)) }
+
+// scalar handles a varint or fixed32 field holding v. When decoding this field it returns the value
+// read and true; otherwise it counts or writes v (unless v is zero and e is ifSet) and returns false.
+func (c *coder) scalar(num protowire.Number, typ protowire.Type, v uint64, e emit) (uint64, bool) {
+	switch {
+	case c.mode == decoding:
+		return c.f.scalar, c.match(num, typ)
+	case v == 0 && e == ifSet:
+	case c.mode == sizing && typ == protowire.Fixed32Type:
+		c.n += protowire.SizeTag(num) + protowire.SizeFixed32()
+	case c.mode == sizing:
+		c.n += protowire.SizeTag(num) + protowire.SizeVarint(v)
+	case typ == protowire.Fixed32Type:
+		c.b = protowire.AppendFixed32(binary.AppendUvarint(c.b, tag(num, typ)), uint32(v))
+	default:
+		c.b = binary.AppendUvarint(binary.AppendUvarint(c.b, tag(num, typ)), v)
+	}
+	return 0, false
+}
+
+// intField describes a uint32, int32 or enum field of wire type typ (varint or fixed32); an int32 is
+// sign-extended to 64 bits, as protobuf requires, and a value read is truncated to 32 bits.
+func intField[T ~uint32 | ~int32](c *coder, num protowire.Number, typ protowire.Type, v *T, e emit) {
+	if u, ok := c.scalar(num, typ, uint64(int64(*v)), e); ok {
+		*v = T(u)
+	}
+}
+
+// boolField describes a bool field: any non-zero varint reads as true, true is written as 1.
+func (c *coder) boolField(num protowire.Number, v *bool, e emit) {
+	var u uint64
+	if *v {
+		u = 1
+	}
+	if u, ok := c.scalar(num, protowire.VarintType, u, e); ok {
+		*v = u != 0
+	}
+}
+
+// bytesField describes a bytes or string field.
+func bytesField[T ~[]byte | ~string](c *coder, num protowire.Number, v *T, e emit) {
+	switch {
+	case c.mode == decoding:
+		if c.match(num, protowire.BytesType) {
+			*v = T(c.f.data)
+		}
+	case len(*v) == 0 && e == ifSet:
+	case c.mode == sizing:
+		c.n += protowire.SizeTag(num) + protowire.SizeBytes(len(*v))
+	default:
+		c.b = binary.AppendUvarint(binary.AppendUvarint(c.b, tag(num, protowire.BytesType)), uint64(len(*v)))
+		c.b = append(c.b, *v...)
+	}
+}
+
+// message describes a field holding the message m, always written (an empty m as its tag and a zero
+// length). Decoding merges the field into m.
+func (c *coder) message(num protowire.Number, m message) {
+	switch c.mode {
+	case decoding:
+		if c.match(num, protowire.BytesType) {
+			c.err = c.decode(c.f.data, m)
+		}
+	case sizing:
+		start := c.n
+		m.fields(c)
+		c.n += protowire.SizeTag(num) + protowire.SizeVarint(uint64(c.n-start))
+	default:
+		c.b = binary.AppendUvarint(binary.AppendUvarint(c.b, tag(num, protowire.BytesType)), uint64(c.size(m)))
+		m.fields(c)
+	}
+}
+
+// optional describes a singular message field held by pointer, written when set. Decoding allocates
+// *v at the first occurrence and merges later ones into it.
+func optional[T any, P msgPtr[T]](c *coder, num protowire.Number, v **T) {
+	if *v == nil && c.mode == decoding && c.f.num == num {
+		*v = new(T)
+	}
+	if *v != nil {
+		c.message(num, P(*v))
+	}
+}
+
+// repeated describes a repeated message field: decoding appends one element per occurrence, encoding
+// writes every element.
+func repeated[T any, P msgPtr[T]](c *coder, num protowire.Number, list *[]T) {
+	if c.mode != decoding {
+		for i := range *list {
+			c.message(num, P(&(*list)[i]))
+		}
+	} else if c.f.num == num {
+		*list = append(*list, *new(T))
+		c.message(num, P(&(*list)[len(*list)-1]))
+	}
+}
+
+// list is the message the protocol wraps around a repeated field (IncomingMessagesRequest,
+// OutgoingMessagesResponse, ChannelStatsRequest, ChannelStatsResponse): its only field is listItem.
+type list[T any, P msgPtr[T]] []T
+
+func (l *list[T, P]) fields(c *coder) { repeated[T, P](c, listItem, (*[]T)(l)) }
+
+// listOf views a slice as its wrapper message.
+func listOf[T any, P msgPtr[T]](l *[]T) message { return (*list[T, P])(l) }
+
+// noFields is a message without fields (ServerStatsRequest); decoding still checks it is well-formed.
+type noFields struct{}
+
+func (noFields) fields(*coder) {}
+
+// choice is one member of a oneof: its field number, the flag that says it is set, and its message.
+type choice struct {
+	num  protowire.Number
+	set  *bool
+	body message
+}
+
+// oneof describes the members of a oneof. Decoding a member other than the one set first resets the
+// whole message, so the member read last wins; encoding writes only the first member set.
+func oneof(c *coder, reset func(), members ...choice) {
+	for _, m := range members {
+		if c.mode == decoding && c.f.num == m.num && !*m.set {
+			reset()
+			*m.set = true
+		}
+		if *m.set && (c.mode != decoding || c.f.num == m.num) {
+			c.message(m.num, m.body)
+			return
+		}
+	}
 }

@@ -166,7 +166,7 @@ func TestProtobufTruncatedAtEveryLength(t *testing.T) {
 		boundaries := map[int]bool{}
 		end := 0
 		for _, r := range whole.Responses {
-			end += sizeBytesField(r.size())
+			end += len((&ResponseBatch{Responses: []Response{r}}).Marshal())
 			boundaries[end] = true
 		}
 		for n := 1; n < len(data); n++ {
@@ -202,11 +202,15 @@ func pb(parts ...func([]byte) []byte) []byte {
 }
 
 func fBytes(num protowire.Number, v []byte) func([]byte) []byte {
-	return func(b []byte) []byte { return appendBytesField(b, num, v) }
+	return func(b []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
 }
 
 func fVarint(num protowire.Number, v uint64) func([]byte) []byte {
-	return func(b []byte) []byte { return appendVarintField(b, num, v) }
+	return func(b []byte) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
+	}
 }
 
 func fFixed32(num protowire.Number, v uint32) func([]byte) []byte {
@@ -435,8 +439,8 @@ func TestResponseBatchRoundTrip(t *testing.T) {
 	// ChannelStats writes all its fields, the sender its type even when zero.
 	zero := ResponseBatch{Responses: []Response{{HasChannelStats: true, ChannelStats: []ChannelStats{{}}}}}
 	assert.Equal(t, "0a0a12080a060a0010001800", hex.EncodeToString(zero.Marshal()))
-	s := (&PBSender{}).appendTo(nil)
-	assert.Equal(t, []byte{0x08, 0x00}, s)
+	zeroSender := ResponseBatch{Responses: []Response{{HasOutgoing: true, OutgoingMessages: []OutgoingMessage{{Sender: &PBSender{}}}}}}
+	assert.Equal(t, "0a130a110a0f0a00120018002500000000"+"2a020800", hex.EncodeToString(zeroSender.Marshal()))
 }
 
 func TestDecodeProtobufDoesNotAliasInput(t *testing.T) {
