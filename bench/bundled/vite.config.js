@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 
 // An app build of entry.js into one flat folder, as b24pull-bench -variant serves it: the bundled
-// module b24pull.mjs and the wasm Vite emitted beside it (base './' keeps the URL relative).
+// module bundle.mjs and the wasm Vite emitted beside it (base './' keeps the URL relative).
 export default defineConfig({
   base: './',
   build: {
@@ -9,7 +9,7 @@ export default defineConfig({
     emptyOutDir: true,
     rollupOptions: {
       input: 'entry.js',
-      output: { entryFileNames: 'b24pull.mjs' },
+      output: { entryFileNames: 'bundle.mjs' },
     },
   },
 });

@@ -26,10 +26,10 @@ import { portalRest, FakeB24 } from './portal.js';
 const SDK_BUNDLE = '/node_modules/@bitrix24/b24jssdk/dist/umd/index.min.js';
 const B24PULL_SCRIPT = '/b24pull/b24pull.js';
 // A build variant of b24pull (b24pull-bench -variant dir), measured beside the current build: a
-// classic b24pull.js, or an ES module b24pull.mjs that sets globalThis.B24Pull (an app bundle, as
+// classic b24pull.js, or an ES module bundle.mjs that sets globalThis.B24Pull (an app bundle, as
 // bench/bundled builds it). Which one the folder holds is asked once, before anything is measured.
 const VARIANT_SCRIPT = '/b24pull-variant/b24pull.js';
-const VARIANT_MODULE = '/b24pull-variant/b24pull.mjs';
+const VARIANT_MODULE = '/b24pull-variant/bundle.mjs';
 const variantIsModule = fetch(VARIANT_MODULE, { method: 'HEAD' }).then((r) => r.ok, () => false);
 
 const now = () => performance.timeOrigin + performance.now();
