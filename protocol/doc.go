@@ -1,7 +1,8 @@
 // Package protocol holds everything a Bitrix24 Push & Pull client must know about the wire, with no
 // browser and no network in it: the pull.application.config.get answer parsed into a typed Config, the
-// REST error envelope, the connection and publication URLs, and the three wire formats (legacy text,
-// protobuf, JSON-RPC 2.0) in both directions.
+// REST error envelope, the connection and publication URLs, the three wire formats (legacy text,
+// protobuf, JSON-RPC 2.0) in both directions, and the system commands and extra fields of a delivered
+// message as typed values (ParseSystem, ParseExtra).
 //
 // The client (package session and the browser bridge) uses the decoders for what the push server sends
 // and the encoders for what a client sends; the stand-in server (package standin) uses the opposite
