@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
-	"github.com/tidwall/gjson"
 )
 
 // Event types as JavaScript subscribers name them (docs/protocol.md §10.2).
@@ -98,22 +97,9 @@ func route(moduleID string, sender *protocol.Sender) string {
 	}
 }
 
-// serverTimeUnix reads extra.server_time_unix (the portal's clock, unix seconds, as a number or a
-// numeric string); 0 when absent or unusable.
-func serverTimeUnix(extra []byte) float64 {
-	v := gjson.GetBytes(extra, "server_time_unix")
-	if v.Type != gjson.Number && v.Type != gjson.String {
-		return 0
-	}
-	stu := v.Float()
-	if stu <= 0 || math.IsNaN(stu) || math.IsInf(stu, 0) {
-		return 0
-	}
-	return stu
-}
-
 // serverTimeAgo computes extra.server_time_ago (seconds, at least 0) from the message's server time
-// stu (see serverTimeUnix), the local clock and the config's time shift. ok is false when stu is 0.
+// stu (protocol.Extra.ServerTimeUnix, 0 when it carries none), the local clock and the config's time
+// shift. ok is false when stu is 0.
 func serverTimeAgo(stu float64, now time.Time, shift time.Duration) (float64, bool) {
 	if stu <= 0 {
 		return 0, false

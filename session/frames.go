@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
-	"github.com/tidwall/gjson"
 )
 
 // Frame feeds one websocket frame of connection gen.
@@ -85,12 +84,12 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 			m.stats.DuplicatesSkipped++
 			continue
 		}
-		// Read once, for the window and for server_time_ago; a duplicate never needs it.
-		stu := serverTimeUnix(msg.Extra)
-		m.dedup.add(msg.MID, stu)
+		// Read once, for the window, server_time_ago and the revision; a duplicate never needs it.
+		extra := protocol.ParseExtra(msg.Extra)
+		m.dedup.add(msg.MID, extra.ServerTimeUnix)
 		// A system command in the middle of a frame may replace the connection; the messages after
 		// it were still sent to this client and are dispatched.
-		m.dispatch(msg, stu)
+		m.dispatch(msg, extra)
 	}
 }
 
@@ -144,41 +143,46 @@ func isPushServerID(s string) bool {
 	return true
 }
 
-// dispatch hands a new message to its subscribers, or handles it when it is a system command. stu is
-// its extra.server_time_unix, 0 when it carries none.
-func (m *Machine) dispatch(msg *protocol.Message, stu float64) {
+// dispatch hands a new message to its subscribers, or handles it when it is a system command. extra
+// holds the fields of its extra the machine reads.
+func (m *Machine) dispatch(msg *protocol.Message, extra protocol.Extra) {
 	module := lowerASCII(msg.ModuleID)
 	typ := route(module, msg.Sender)
 	if typ == "system" {
 		m.system(msg)
 		return
 	}
-	ago, hasAgo := serverTimeAgo(stu, m.now, m.cfg.TimeShift)
+	ago, hasAgo := serverTimeAgo(extra.ServerTimeUnix, m.now, m.cfg.TimeShift)
 	if typ == TypeOnline && hasAgo && ago >= onlineMaxAge {
 		m.stats.StaleOnline++
 		return
 	}
 	m.ev.message(typ, module, msg.Command, msg.Params, augmentExtra(msg.Extra, msg.Sender, ago, hasAgo))
 	m.stats.Messages++
-	if rev := gjson.GetBytes(msg.Extra, "revision_web"); rev.Type == gjson.Number {
-		if r := rev.Int(); r > 0 && r != protocol.Revision && r != m.revisionSeen {
-			// Apps never disconnect on a revision change (docs/protocol.md §16); they are told once.
-			m.revisionSeen = r
-			m.ev.revision(r)
-		}
+	if r := extra.RevisionWeb; r > 0 && r != protocol.Revision && r != m.revisionSeen {
+		// Apps never disconnect on a revision change (docs/protocol.md §16); they are told once.
+		m.revisionSeen = r
+		m.ev.revision(r)
 	}
 }
 
-// system handles a message of module "pull" (docs/protocol.md §11).
+// system handles a message of module "pull" (docs/protocol.md §11). A command whose params cannot be
+// read is counted and still handled with what could be read: a channel_expire still says that a
+// channel has expired.
 func (m *Machine) system(msg *protocol.Message) {
-	switch strings.ToUpper(msg.Command) {
-	case "CHANNEL_EXPIRE":
-		m.channelExpire(msg.Params)
-	case "CONFIG_EXPIRE":
+	sys, err := protocol.ParseSystem(msg.Command, msg.Params)
+	if err != nil {
+		m.stats.BadSystem++
+		m.logf("%v", err)
+	}
+	switch s := sys.(type) {
+	case protocol.ChannelExpire:
+		m.channelExpire(s)
+	case protocol.ConfigExpire:
 		d := between(m.t.RestartDelay, m.rand())
 		m.logf("config_expire: reloading the config in %s", d.Round(time.Millisecond))
 		m.delayedReload(d, false)
-	case "SERVER_RESTART":
+	case protocol.ServerRestart:
 		d := between(m.t.RestartDelay, m.rand())
 		m.logf("server_restart: reconnecting in %s", d.Round(time.Millisecond))
 		m.disconnect(CloseServerRestarted, "server was restarted")
@@ -196,16 +200,16 @@ func (m *Machine) system(msg *protocol.Message) {
 // than asking the portal, also means the client is on the new channel before the portal can rotate it
 // again: a channel that lives less than a config round trip would otherwise never be joined.
 // With a JWT (version 5) the token's chan claim, not the config's ids, names the channels a
-// connection subscribes, so only a reload, which signs a new token, can move to a new channel.
-func (m *Machine) channelExpire(params []byte) {
-	p := gjson.ParseBytes(params)
-	id := p.Get("channel.id").String()
+// connection subscribes, so only a reload, which signs a new token, can move to a new channel
+// (protocol.ChannelExpire.Successor).
+func (m *Machine) channelExpire(e protocol.ChannelExpire) {
+	id := e.Channel.ID
 	m.sawLastWord(id)
 	if m.draining != nil {
 		// The new config is in hand: this is a rotated channel's last message, or, on a catch-up,
 		// possibly one of a newer config's, which a later catch-up no longer waits for. A channel the
 		// config in use still holds moves to its successor, which the connection after the drain joins.
-		if ch, ok := m.successor(p); ok {
+		if ch, ok := e.Successor(m.cfg); ok {
 			m.takeChannel(ch)
 			m.logf("channel_expire: the new %s channel is joined after the switch", ch.Type)
 		} else if m.cfgHolds(id) {
@@ -220,7 +224,7 @@ func (m *Machine) channelExpire(params []byte) {
 			}
 			m.reload(false)
 		}
-		m.oweSkipped(p)
+		m.oweSkipped(e)
 		m.drained(id)
 		return
 	}
@@ -229,7 +233,7 @@ func (m *Machine) channelExpire(params []byte) {
 		m.logf("channel_expire: for a channel no longer in use, ignored")
 		return
 	}
-	if ch, ok := m.successor(p); ok {
+	if ch, ok := e.Successor(m.cfg); ok {
 		old := m.takeChannel(ch)
 		m.logf("channel_expire: switching to the new %s channel", ch.Type)
 		if m.conn == connOpen && m.deferSwitch(old) {
@@ -251,16 +255,6 @@ func (m *Machine) channelExpire(params []byte) {
 	}
 	m.logf("channel_expire: reloading the config")
 	m.reload(false)
-}
-
-// successor returns the new_channel of a channel_expire that can replace, in place, a channel of
-// the config in use: the notice asks for a reconnect, and the config carries no token (with a JWT,
-// version 5, the token's chan claim names the channels, so only a reload can move to a new one).
-func (m *Machine) successor(p gjson.Result) (*protocol.Channel, bool) {
-	if p.Get("action").String() != "reconnect" || m.cfg.JWT != "" {
-		return nil, false
-	}
-	return newChannelFor(m.cfg, p)
 }
 
 // takeChannel replaces, in the config in use, the channel that ch succeeds, and returns the config
@@ -330,44 +324,6 @@ func rawChannel(id string) string {
 		return id[:i]
 	}
 	return id
-}
-
-// newChannelFor returns the new_channel of a channel_expire when it is a usable private or shared
-// channel replacing one that cfg holds, typed "private" or "shared".
-func newChannelFor(cfg *protocol.Config, p gjson.Result) (*protocol.Channel, bool) {
-	nc := p.Get("new_channel")
-	if !nc.IsObject() {
-		return nil, false
-	}
-	typ := nc.Get("type").String()
-	var cur *protocol.Channel
-	switch typ {
-	case "private":
-		cur = cfg.Channels.Private
-	case "shared":
-		cur = cfg.Channels.Shared
-	default:
-		// An app's channels are typed by its client_id. A notice about the config's own shared
-		// channel whose new_channel starts at an ISO date comes from the portal finding that channel
-		// expired (CPullChannel::Get) and names its successor; the cleanup path's notice (a unix
-		// start) describes the portal's default shared channel instead, and is not trusted
-		// (docs/protocol.md §11).
-		if sh := cfg.Channels.Shared; sh != nil && p.Get("channel.id").String() == sh.ID && nc.Get("start").Type == gjson.String {
-			typ, cur = "shared", sh
-		}
-	}
-	if cur == nil {
-		return nil, false
-	}
-	if old := p.Get("channel.id").String(); old != "" && old != cur.ID {
-		return nil, false
-	}
-	ch, err := protocol.ParseChannel(nc, "new_channel")
-	if err != nil || ch.ID == "" || ch.ID == cur.ID {
-		return nil, false
-	}
-	ch.Type = typ
-	return ch, true
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -53,6 +53,7 @@ type Stats struct {
 	Renewals          int64
 	ConfigLoads       int64
 	StaleOnline       int64
+	BadSystem         int64 // system commands whose params could not be read in full (protocol.ParseSystem)
 	LastMID           string
 	LastCloseCode     int
 	LastError         string

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/b24pull/b24pull/protocol"
 )
 
@@ -95,11 +93,11 @@ func (m *Machine) oweAt(i int, cfg *protocol.Config, ids map[string]bool, mid st
 // config answer the client is switching to, so what was sent to it is reachable only through its
 // own id. The successor comes after the channels being drained and before any config queued since,
 // so its catch-up runs next. It starts before the channel's start (positionBefore).
-func (m *Machine) oweSkipped(p gjson.Result) {
+func (m *Machine) oweSkipped(e protocol.ChannelExpire) {
 	if m.drainFrom == nil || m.drainFrom.JWT != "" {
 		return
 	}
-	ch, ok := newChannelFor(m.drainFrom, p)
+	ch, ok := e.Replacement(m.drainFrom.Channels)
 	if !ok || m.expiredSeen[rawChannel(ch.ID)] {
 		return
 	}
