@@ -155,7 +155,7 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 	var timing *session.Timing
 	if t := prop(options, "timing"); t.Type() == js.TypeObject {
 		tm := session.DefaultTiming()
-		if err := tm.ApplyJSON([]byte(js.Global().Get("JSON").Call("stringify", t).String())); err != nil {
+		if err := applyTiming(&tm, []byte(js.Global().Get("JSON").Call("stringify", t).String())); err != nil {
 			jc.reg.releaseAll()
 			return nil, &Error{Code: CodeInvalidArgument, Description: err.Error()}
 		}

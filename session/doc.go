@@ -21,4 +21,9 @@
 //
 // Dispatch builds, per frame, one JSON array of events that the browser bridge hands to JavaScript in
 // a single crossing.
+//
+// The machine reads no JSON itself; it works on the typed values of package protocol: the decoded
+// messages, their system commands (protocol.ParseSystem, whose ChannelExpire also says which
+// new_channel can be trusted) and the fields of extra it acts on (protocol.ParseExtra). The
+// JavaScript timing option reaches it as a Timing, read by the bridge.
 package session

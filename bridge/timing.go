@@ -1,20 +1,22 @@
-package session
+package bridge
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/b24pull/b24pull/session"
 	"github.com/tidwall/gjson"
 )
 
-// ApplyJSON overrides delays from a JSON object in milliseconds, as the JavaScript option `timing`
-// carries them: {"backoff": [500, 5000, 25000, 45000, 60000], "restartDelay": [10000, 120000],
-// "wrongChannelDelay": [6000, 35000], "renewJitter": [1000, 5000], "renewRetry": [5000, 15000],
-// "channelExpireReconnect": 1000, "offlineDebounce": 5000, "pingTimeout": 20000,
-// "firstPingTimeout": 40000, "restoreWebSocket": 1800000, "longPollOpen": 5000,
-// "startTimeout": 60000, "safetyTick": 60000}. Absent keys keep their value; a key of the wrong
-// shape, a negative value or an unknown key is an error naming it.
-func (t *Timing) ApplyJSON(data []byte) error {
+// applyTiming overrides the delays of t from a JSON object in milliseconds, as the JavaScript option
+// `timing` carries them once JSON.stringify has written it: {"backoff": [500, 5000, 25000, 45000,
+// 60000], "restartDelay": [10000, 120000], "wrongChannelDelay": [6000, 35000], "renewJitter": [1000,
+// 5000], "renewRetry": [5000, 15000], "channelExpireReconnect": 1000, "offlineDebounce": 5000,
+// "pingTimeout": 20000, "firstPingTimeout": 40000, "restoreWebSocket": 1800000, "longPollOpen":
+// 5000, "startTimeout": 60000, "safetyTick": 60000}. Absent keys keep their value; a key of the wrong
+// shape, a negative value or an unknown key is an error naming it. The JSON is read here, at the
+// JavaScript boundary, so that package session works on a typed Timing only.
+func applyTiming(t *session.Timing, data []byte) error {
 	if !gjson.ValidBytes(data) {
 		return fmt.Errorf("timing: not valid JSON")
 	}

@@ -1,16 +1,17 @@
-package session
+package bridge
 
 import (
 	"testing"
 	"time"
 
+	"github.com/b24pull/b24pull/session"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestTimingApplyJSON(t *testing.T) {
-	tm := DefaultTiming()
-	require.NoError(t, tm.ApplyJSON([]byte(`{"backoff":[50,100,200,400,800],"restartDelay":[100,300],"renewRetry":[100],
+func TestApplyTiming(t *testing.T) {
+	tm := session.DefaultTiming()
+	require.NoError(t, applyTiming(&tm, []byte(`{"backoff":[50,100,200,400,800],"restartDelay":[100,300],"renewRetry":[100],
 		"offlineDebounce":0,"startTimeout":5000,"pingTimeout":1500.5}`)))
 	assert.Equal(t, [5]time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}, tm.Backoff)
 	assert.Equal(t, [2]time.Duration{100 * time.Millisecond, 300 * time.Millisecond}, tm.RestartDelay)
@@ -18,7 +19,7 @@ func TestTimingApplyJSON(t *testing.T) {
 	assert.Equal(t, time.Duration(0), tm.OfflineDebounce)
 	assert.Equal(t, 5*time.Second, tm.StartTimeout)
 	assert.Equal(t, 1500500*time.Microsecond, tm.PingTimeout)
-	assert.Equal(t, DefaultTiming().WrongChannelDelay, tm.WrongChannelDelay, "absent keys keep their value")
+	assert.Equal(t, session.DefaultTiming().WrongChannelDelay, tm.WrongChannelDelay, "absent keys keep their value")
 
 	for _, bad := range []struct{ in, want string }{
 		{`[]`, "not an object"},
@@ -32,8 +33,8 @@ func TestTimingApplyJSON(t *testing.T) {
 		{`{"renewRetry":[]}`, "renewRetry: want 1 to 16 values"},
 		{`{"renewJitter":5}`, "renewJitter: want an array"},
 	} {
-		tm := DefaultTiming()
-		err := tm.ApplyJSON([]byte(bad.in))
+		tm := session.DefaultTiming()
+		err := applyTiming(&tm, []byte(bad.in))
 		require.Error(t, err, bad.in)
 		assert.Contains(t, err.Error(), bad.want)
 	}
