@@ -154,6 +154,16 @@ func (h *harness) advanceTo(name string) []Action {
 	return h.advance(h.deadline(name).Sub(h.now))
 }
 
+// replacedAt checks that connection gen is kept until at and replaced then, by a timer; it returns
+// the actions at that moment.
+func (h *harness) replacedAt(at time.Time, gen int) []Action {
+	h.t.Helper()
+	h.quiet(at.Sub(h.now) - time.Millisecond)
+	acts := h.advance(time.Millisecond)
+	assert.Equal(h.t, gen, requireAction[Disconnect](h.t, acts).Gen, "the connection replaced")
+	return acts
+}
+
 // quiet checks that for d nothing is dialled or closed, and moves the clock by d.
 func (h *harness) quiet(d time.Duration) {
 	h.t.Helper()
@@ -173,6 +183,20 @@ func (h *harness) start(s cfgSpec) int {
 	require.NoError(h.t, done.Err)
 	require.Equal(h.t, StatusOnline, h.m.Status())
 	return c.Gen
+}
+
+// startLost starts on s, lets message 1 arrive and loses the connection with code; it returns the
+// actions of the close.
+func (h *harness) startLost(s cfgSpec, code int) []Action {
+	gen := h.start(s)
+	h.frame(gen, textMsg(mid(1), "application", "a", `{}`))
+	return h.drop(gen, code)
+}
+
+// nextDial lets the reconnect timer fire and returns its dial.
+func (h *harness) nextDial() Connect {
+	h.t.Helper()
+	return requireAction[Connect](h.t, h.advanceTo("reconnect"))
 }
 
 func find[T Action](acts []Action) (T, bool) {
@@ -336,6 +360,24 @@ func (h *harness) dials() []dial {
 
 // loads counts the config loads asked for so far.
 func (h *harness) loads() int { return len(all[LoadConfig](h.log)) }
+
+// catchUp has catch-up connection d open and replay message n, sent to its rotated channels while
+// no one listened, then lastWord; it returns the actions of lastWord.
+func (h *harness) catchUp(d dial, n int, lastWord []byte) []Action {
+	h.t.Helper()
+	h.open(d.Gen)
+	h.frame(d.Gen, msg(n))
+	return h.frame(d.Gen, lastWord)
+}
+
+// joined has connection d open and carry message n, then checks that the connection after a drop
+// subscribes the same channels: nothing is owed a catch-up.
+func (h *harness) joined(d dial, n int) {
+	h.t.Helper()
+	h.open(d.Gen)
+	h.frame(d.Gen, msg(n))
+	h.expectRedial(d.Gen, d.Channels...)
+}
 
 // expectRedial checks, by dropping connection gen, that the next connection subscribes exactly ids:
 // nothing else is owed a catch-up.

@@ -107,10 +107,7 @@ func TestSwitchDrainsTheRotatedChannel(t *testing.T) {
 // rotated channel never says its last word.
 func TestSwitchWithoutChannelExpireTimesOut(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	h.quiet(switchDrainTimeout - time.Millisecond)
-	acts := h.advance(time.Millisecond)
-	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	expectDial(t, acts, 10, privID, newShare)
+	expectDial(t, h.replacedAt(h.now.Add(switchDrainTimeout), gen), 10, privID, newShare)
 }
 
 // TestSwitchCutShortByAClose: a connection lost while draining first catches up on the rotated
@@ -180,15 +177,21 @@ func rotatedWhileDown(t *testing.T, opts Options, s cfgSpec) (*harness, []Action
 	return h, h.answer(s)
 }
 
+// catchingUp is rotatedWhileDown with the default spec: it returns the catch-up's dial, which
+// subscribes the rotated channel from where the old connection got.
+func catchingUp(t *testing.T) (*harness, dial) {
+	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
+	return h, expectDial(t, acts, 10, privID, sharedID)
+}
+
 // TestCatchUpAfterRotationWhileDisconnected: channels rotated while no connection was open are
 // drained by a connection with the old ids from where the old connection got; then the new channels
 // are joined from the same position, the overlap skipped, and nothing more is owed.
 func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := expectDial(t, acts, 10, privID, sharedID)
+	h, c := catchingUp(t)
 	h.open(c.Gen)
 	h.frame(c.Gen, msg(12)) // stranded on the old channel
-	acts = h.frame(c.Gen, expireShared(13))
+	acts := h.frame(c.Gen, expireShared(13))
 	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
 	next := expectDial(t, acts, 10, privID, newShare)
 
@@ -202,16 +205,10 @@ func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
 // TestCatchUpWithoutChannelExpireTimesOut: a rotated channel whose last word is no longer stored does
 // not hold the new channels back for longer than catchUpDrainTimeout.
 func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := dialOf(t, requireAction[Connect](t, acts))
+	h, c := catchingUp(t)
 	h.open(c.Gen)
-	h.quiet(catchUpDrainTimeout - time.Millisecond)
-	acts = h.advance(time.Millisecond)
-	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	next := expectDial(t, acts, 10, privID, newShare)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(11))
-	h.expectRedial(next.Gen, privID, newShare)
+	next := expectDial(t, h.replacedAt(h.now.Add(catchUpDrainTimeout), c.Gen), 10, privID, newShare)
+	h.joined(next, 11)
 }
 
 // TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs a failed dial, after
@@ -219,11 +216,10 @@ func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
 // once more (it may have failed only because the server was down), before anything is delivered on
 // the new connection; refused again, it is given up when the new config opens the second time.
 func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := dialOf(t, requireAction[Connect](t, acts))
+	h, c := catchingUp(t)
 	next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare)
 
-	acts = h.open(next.Gen)
+	acts := h.open(next.Gen)
 	assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen, "closed before anything is delivered on it")
 	retry := expectDial(t, acts, 10, privID, sharedID)
 	assert.NotEqual(t, StatusOnline, h.m.Status())
@@ -231,8 +227,7 @@ func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
 	next = expectDial(t, h.drop(retry.Gen, 1006), 10, privID, newShare)
 	requireNo[Connect](t, h.open(next.Gen))
 	assert.Equal(t, StatusOnline, h.m.Status())
-	h.frame(next.Gen, msg(11))
-	h.expectRedial(next.Gen, privID, newShare) // no catch-up once the new channels were joined
+	h.joined(next, 11) // no catch-up once the new channels were joined
 }
 
 // TestCatchUpAfterTheServerCameBack: the catch-up's dial failed because the push server was down,
@@ -283,16 +278,13 @@ func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 	d := checkDial(t, dialOf(t, c), 10, privID, sharedID) // the server is back: the catch-up comes first
 	h.open(d.Gen)
 	next := expectDial(t, h.frame(d.Gen, expireShared(13)), 10, privID, newShare)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(11))
-	h.expectRedial(next.Gen, privID, newShare)
+	h.joined(next, 11)
 }
 
 // TestCatchUpCutShortIsRetried: a catch-up connection lost before the rotated channel's last word is
 // tried again, from the same position; what the first one delivered is not delivered again.
 func TestCatchUpCutShortIsRetried(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := dialOf(t, requireAction[Connect](t, acts))
+	h, c := catchingUp(t)
 	h.open(c.Gen)
 	h.frame(c.Gen, msg(12))
 	h.advance(catchUpDrainTimeout / 2)
@@ -320,8 +312,7 @@ func TestCatchUpOverLongPolling(t *testing.T) {
 // TestStopForgetsTheCatchUp: stop() drops owed channels with everything else: started again, the
 // client dials the config in use.
 func TestStopForgetsTheCatchUp(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := expectDial(t, acts, 10, privID, sharedID)
+	h, c := catchingUp(t)
 	h.rec(h.m.Stop(h.now))
 	h.open(c.Gen)
 	assert.Equal(t, StatusOffline, h.m.Status())
@@ -363,13 +354,9 @@ func TestRotationDuringADrainIsCaughtUpOn(t *testing.T) {
 	requireNo[Connect](t, h.answer(s))
 
 	c := expectDial(t, h.frame(gen, expireShared(13)), 10, privID, newShare) // the intermediate channel
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(14)) // sent to newShare while no connection listened to it
-	c = expectDial(t, h.frame(c.Gen, expireChannel(15, newShare)), 10, privID, newest)
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(16))
+	c = expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 10, privID, newest)
+	h.joined(c, 16)
 	assert.Equal(t, []int{10, 11, 14, 16}, h.delivered())
-	h.expectRedial(c.Gen, privID, newest)
 }
 
 // TestCatchUpStartsWhereTheReplacedDialStarted: a config replaced while its connection was still
@@ -504,8 +491,7 @@ func TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied(t *testing.T) {
 // rotated channel's last word are tried maxCatchUpOpens times; then the new config is dialled, and
 // no catch-up follows.
 func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := dialOf(t, requireAction[Connect](t, acts))
+	h, c := catchingUp(t)
 	for i := 0; i < maxCatchUpOpens; i++ {
 		checkDial(t, c, 10, privID, sharedID)
 		h.open(c.Gen)
@@ -515,9 +501,7 @@ func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
 		c = dialOf(t, requireAction[Connect](t, h.advanceTo("reconnect")))
 	}
 	checkDial(t, c, 10, privID, newShare)
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(20))
-	h.expectRedial(c.Gen, privID, newShare)
+	h.joined(c, 20)
 	assert.Equal(t, []int{10, 12, 13, 14, 20}, h.delivered())
 }
 
@@ -613,9 +597,7 @@ func TestLastWordOnAnEarlierCatchUpSettlesTheNextOne(t *testing.T) {
 	h.open(c.Gen)
 	requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
 	next := expectDial(t, h.frame(c.Gen, expireShared(14)), 10, newPriv, newShare) // the newest config at once
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(15))
-	h.expectRedial(next.Gen, newPriv, newShare)
+	h.joined(next, 15)
 }
 
 // TestLastWordFromALaterPositionSettlesNothing: a notice that came on a connection dialled from
@@ -634,15 +616,12 @@ func TestLastWordFromALaterPositionSettlesNothing(t *testing.T) {
 // machine; no sequence of inputs reaches that state, since a frame of a dialling connection opens it
 // first.)
 func TestCatchUpSettledWhileDiallingSwitchesOnOpen(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	c := dialOf(t, requireAction[Connect](t, acts))
-	acts = h.frame(c.Gen, msg(12), expireShared(13)) // the replay opens the connection
+	h, c := catchingUp(t)
+	acts := h.frame(c.Gen, msg(12), expireShared(13)) // the replay opens the connection
 	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
 	next := expectDial(t, acts, 10, privID, newShare)
 	assert.Equal(t, []int{10, 12}, h.delivered())
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(14))
-	h.expectRedial(next.Gen, privID, newShare)
+	h.joined(next, 14)
 }
 
 // TestLastWordRememberedAcrossConfigs: a channel whose channel_expire arrived is not caught up on
@@ -678,13 +657,9 @@ func expireSharedFor(n int, next string, start time.Time) []byte {
 func TestSkippedSuccessorIsCaughtUpOn(t *testing.T) {
 	h, gen, _ := renewedShared(t) // draining sharedID from mid 10; the config holds newShare
 	c := expectDial(t, h.frame(gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(13)) // sent to the skipped successor
-	next := expectDial(t, h.frame(c.Gen, expireChannel(14, middle)), 10, privID, newShare)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(15))
+	next := expectDial(t, h.catchUp(c, 13, expireChannel(14, middle)), 10, privID, newShare)
+	h.joined(next, 15)
 	assert.Equal(t, []int{10, 11, 13, 15}, h.delivered())
-	h.expectRedial(next.Gen, privID, newShare)
 }
 
 // TestNamedSuccessorInTheNewConfigNeedsNoCatchUp: when the successor the notice names is the new
@@ -692,23 +667,18 @@ func TestSkippedSuccessorIsCaughtUpOn(t *testing.T) {
 func TestNamedSuccessorInTheNewConfigNeedsNoCatchUp(t *testing.T) {
 	h, gen, _ := renewedShared(t)
 	c := expectDial(t, h.frame(gen, expireSharedFor(12, newShare, h.now)), 10, privID, newShare)
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(13))
-	h.expectRedial(c.Gen, privID, newShare)
+	h.joined(c, 13)
 }
 
 // TestSkippedSuccessorDuringACatchUp: a catch-up that learns of a skipped successor catches up on it
 // next, then joins the new config.
 func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
-	h, acts := rotatedWhileDown(t, Options{}, defaultSpec()) // catching up on sharedID; the config holds newShare
-	c := dialOf(t, requireAction[Connect](t, acts))
+	h, c := catchingUp(t) // catching up on sharedID; the config holds newShare
 	h.open(c.Gen)
 	next := expectDial(t, h.frame(c.Gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
 	h.open(next.Gen)
 	last := expectDial(t, h.frame(next.Gen, expireChannel(13, middle)), 10, privID, newShare)
-	h.open(last.Gen)
-	h.frame(last.Gen, msg(14))
-	h.expectRedial(last.Gen, privID, newShare)
+	h.joined(last, 14)
 }
 
 // nearBothEnds starts a harness whose channels both end a minute after t0, lets message 10 arrive
@@ -769,9 +739,7 @@ func TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord(t *testing.T) {
 	acts = h.answer(s)
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
 	c := expectDial(t, acts, 11, newPriv, newShare)
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(14))
-	h.expectRedial(c.Gen, newPriv, newShare)
+	h.joined(c, 14)
 }
 
 // TestInPlaceSwitchWaitsNoLongerThanTheRenewal: without the other channel's channel_expire, the
@@ -784,10 +752,7 @@ func TestInPlaceSwitchWaitsNoLongerThanTheRenewal(t *testing.T) {
 	s.lifetime = time.Minute
 	s.shared, s.start = newShare, t0.Add(59*time.Second)
 	requireNo[Disconnect](t, h.answer(s))
-	h.quiet(switchAt.Sub(h.now) - time.Millisecond)
-	acts := h.advance(time.Millisecond)
-	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	expectDial(t, acts, 11, privID, newShare)
+	expectDial(t, h.replacedAt(switchAt, gen), 11, privID, newShare)
 }
 
 // TestInPlaceSwitchWaitEndsWithTheConnection: a connection lost while waiting for the other channel
@@ -848,9 +813,7 @@ func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen, "the kept connection holds nothing to wait for")
 	c := expectDial(t, acts, 11, privID, newShare) // a catch-up of the shared channel never joined
 
-	h.open(c.Gen)
-	h.frame(c.Gen, msg(14)) // sent to newShare while no one listened
-	next := expectDial(t, h.frame(c.Gen, expireChannel(15, newShare)), 11, newPriv, newest)
+	next := expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 11, newPriv, newest)
 	h.open(next.Gen)
 	h.frame(next.Gen, msg(16))
 	assert.Equal(t, []int{10, 12, 14, 16}, h.delivered())
@@ -866,15 +829,13 @@ func TestCatchUpLostAtOnceIsTriedAgain(t *testing.T) {
 		again bool
 	}{{1006, true}, {CloseWrongChannel, false}} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
-			h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-			c := dialOf(t, requireAction[Connect](t, acts))
+			h, c := catchingUp(t)
 			h.open(c.Gen)
 			next := expectDial(t, h.drop(c.Gen, tc.code), 10, privID, newShare)
-			acts = h.open(next.Gen)
+			acts := h.open(next.Gen)
 			if !tc.again {
 				requireNo[Disconnect](t, acts)
-				h.frame(next.Gen, msg(11))
-				h.expectRedial(next.Gen, privID, newShare)
+				h.joined(next, 11)
 				return
 			}
 			assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen)
