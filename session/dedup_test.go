@@ -2,6 +2,7 @@ package session
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -38,15 +39,22 @@ func TestDedupBefore(t *testing.T) {
 	assert.True(t, d.add("a", 10), "evicted ids are new again")
 }
 
-// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; the older of two
-// remembered ones is the one that arrived first, and an unknown one leaves the position alone.
+// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; where a switch
+// resumes from the older of two positions, the older is the one that arrived first. A renewal asked
+// for at "x9" and answered, after "a1" arrived, with the shared channel rotated resumes from "x9",
+// though "a1" sorts first.
 func TestEarlierComparesOpaqueIDsByArrival(t *testing.T) {
-	m := New(Options{})
-	m.dedup.add("x9", 1)
-	m.dedup.add("a1", 2)
-	assert.Equal(t, "x9", m.earlier("a1", "x9"))
-	assert.Equal(t, "x9", m.earlier("x9", "a1"))
-	assert.Equal(t, "a1", m.earlier("a1", "unknown"))
-	assert.Equal(t, mid(3), m.earlier(mid(7), mid(3)), "push server ids compare as numbers")
-	assert.Equal(t, mid(3), m.earlier(mid(3), mid(7)))
+	timing := DefaultTiming()
+	timing.FirstPingTimeout, timing.PingTimeout = time.Hour, time.Hour // no pings needed here
+	h := newHarness(t, Options{Timing: &timing})
+	s := v5()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.frame(gen, rpcMessage("x9", "a"))
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	h.frame(gen, rpcMessage("a1", "b"))
+	s.start, s.shared = h.now, newShare
+	requireNo[Connect](t, h.answer(s))
+	c := dialOf(t, requireAction[Connect](t, h.advance(switchDrainTimeout)))
+	assert.Equal(t, "x9", c.MID)
 }
