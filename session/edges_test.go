@@ -109,9 +109,9 @@ func TestRotationsWhileFullyOffline(t *testing.T) {
 	w.portalDown = false
 	w.traffic(2*time.Minute, 5*time.Second)
 	var unknown []int // on a private channel created and replaced during the outage
-	for _, m := range w.store {
-		if ch := m.ch; !m.system && ch.kind == "private" && !ch.start.Before(cut.Truncate(time.Second)) && ch.retired() && ch.retiredAt.Before(back) {
-			unknown = append(unknown, m.n)
+	for _, ev := range w.store {
+		if ch := ev.ch; !ev.system && ch.kind == "private" && !ch.start.Before(cut.Truncate(time.Second)) && ch.retired() && ch.retiredAt.Before(back) {
+			unknown = append(unknown, ev.n)
 		}
 	}
 	require.NotEmpty(t, unknown)
@@ -150,9 +150,9 @@ func TestRefusedDialWithRotatedIDs(t *testing.T) {
 		cut := w.outage(20*time.Second, 45*time.Second)
 		back := firstOpen(w, cut)
 		var stranded []int // on channels replaced before a connection could open
-		for _, m := range w.store {
-			if !m.system && !m.at.Before(cut) && m.ch.retired() && !m.ch.retiredAt.After(back) {
-				stranded = append(stranded, m.n)
+		for _, ev := range w.store {
+			if !ev.system && !ev.at.Before(cut) && ev.ch.retired() && !ev.ch.retiredAt.After(back) {
+				stranded = append(stranded, ev.n)
 			}
 		}
 		require.NotEmpty(t, stranded)

@@ -158,15 +158,15 @@ func (w *world) publishTo(ch *wchan) int { return w.put(ch, false, "") }
 // put stores a message on ch and delivers it to a connection listening there.
 func (w *world) put(ch *wchan, system bool, params string) int {
 	n := len(w.store) + 1
-	m := &wmsg{n: n, ch: ch, system: system, at: w.now}
+	ev := &wmsg{n: n, ch: ch, system: system, at: w.now}
 	if system {
-		m.body = fmt.Sprintf(`{"module_id":"pull","command":"channel_expire","params":%s,"extra":{"server_time_unix":%.3f}}`, params, unixSeconds(w.now))
+		ev.body = fmt.Sprintf(`{"module_id":"pull","command":"channel_expire","params":%s,"extra":{"server_time_unix":%.3f}}`, params, unixSeconds(w.now))
 	} else {
-		m.body = fmt.Sprintf(`{"module_id":"application","command":%q,"params":{},"extra":{"server_time_unix":%.3f}}`, key(n), unixSeconds(w.now))
+		ev.body = fmt.Sprintf(`{"module_id":"application","command":%q,"params":{},"extra":{"server_time_unix":%.3f}}`, key(n), unixSeconds(w.now))
 	}
-	w.store = append(w.store, m)
+	w.store = append(w.store, ev)
 	if c := w.conn; c != nil && slices.Contains(c.subs, ch) {
-		w.send(c, []*wmsg{m})
+		w.send(c, []*wmsg{ev})
 	}
 	return n
 }
@@ -177,8 +177,8 @@ func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 func (w *world) send(c *wconn, msgs []*wmsg) {
 	if !c.lp {
 		var frame []byte
-		for _, m := range msgs {
-			frame = append(frame, protocol.EncodeText(protocol.TextEnvelope{ID: int64(m.n), MID: mid(m.n), Channel: "-", Text: []byte(m.body)})...)
+		for _, ev := range msgs {
+			frame = append(frame, protocol.EncodeText(protocol.TextEnvelope{ID: int64(ev.n), MID: mid(ev.n), Channel: "-", Text: []byte(ev.body)})...)
 		}
 		w.feed(w.rec(w.m.Frame(c.gen, frame, false, w.now)))
 		return
@@ -187,9 +187,9 @@ func (w *world) send(c *wconn, msgs []*wmsg) {
 		return // stored: the next GET replays it
 	}
 	var out []protocol.OutgoingMessage
-	for _, m := range msgs {
-		id, _ := hex.DecodeString(mid(m.n))
-		out = append(out, protocol.OutgoingMessage{ID: id, Body: []byte(m.body), Expiry: 86400})
+	for _, ev := range msgs {
+		id, _ := hex.DecodeString(mid(ev.n))
+		out = append(out, protocol.OutgoingMessage{ID: id, Body: []byte(ev.body), Expiry: 86400})
 	}
 	c.waiting = false
 	body := protocol.ResponseBatch{Responses: []protocol.Response{{HasOutgoing: true, OutgoingMessages: out}}}
@@ -199,9 +199,9 @@ func (w *world) send(c *wconn, msgs []*wmsg) {
 // after returns what the channels hold after message n, in id order.
 func (w *world) after(subs []*wchan, n int) []*wmsg {
 	var out []*wmsg
-	for _, m := range w.store {
-		if m.n > n && slices.Contains(subs, m.ch) {
-			out = append(out, m)
+	for _, ev := range w.store {
+		if ev.n > n && slices.Contains(subs, ev.ch) {
+			out = append(out, ev)
 		}
 	}
 	return out
@@ -403,15 +403,15 @@ func (w *world) requireAllDelivered(lost ...int) {
 	var missing, twice []int
 	last := map[*wchan]int{}
 	var disordered []int
-	for _, m := range w.store {
-		if m.system {
+	for _, ev := range w.store {
+		if ev.system {
 			continue
 		}
 		switch {
-		case seen[m.n] == 0 && !slices.Contains(lost, m.n):
-			missing = append(missing, m.n)
-		case seen[m.n] > 1:
-			twice = append(twice, m.n)
+		case seen[ev.n] == 0 && !slices.Contains(lost, ev.n):
+			missing = append(missing, ev.n)
+		case seen[ev.n] > 1:
+			twice = append(twice, ev.n)
 		}
 	}
 	for _, n := range got {
@@ -428,12 +428,12 @@ func (w *world) requireAllDelivered(lost ...int) {
 // trace describes what the world saw, for failure messages.
 func (w *world) trace() string {
 	var b strings.Builder
-	for _, m := range w.store {
-		what := key(m.n)
-		if m.system {
+	for _, ev := range w.store {
+		what := key(ev.n)
+		if ev.system {
 			what = "channel_expire"
 		}
-		fmt.Fprintf(&b, "  %s %s on %s\n", m.at.Sub(t0), what, m.ch.label)
+		fmt.Fprintf(&b, "  %s %s on %s\n", ev.at.Sub(t0), what, ev.ch.label)
 	}
 	b.WriteString("dials:\n")
 	for _, d := range w.dialed {
@@ -447,16 +447,16 @@ func (w *world) trace() string {
 // event was published or replayed from before it: the dials show how nothing was lost.
 func (w *world) requireReplayed(cut time.Time, lost ...int) {
 	w.t.Helper()
-	for _, m := range w.store {
-		if m.system || m.at.Before(cut) || slices.Contains(lost, m.n) {
+	for _, ev := range w.store {
+		if ev.system || ev.at.Before(cut) || slices.Contains(lost, ev.n) {
 			continue
 		}
 		ok := slices.ContainsFunc(w.dialed, func(d worldDial) bool {
 			at := t0.Add(d.at)
-			return d.result == "open" && !at.Before(cut) && slices.Contains(d.labels, m.ch.label) &&
-				((d.from > 0 && d.from < m.n) || !at.After(m.at))
+			return d.result == "open" && !at.Before(cut) && slices.Contains(d.labels, ev.ch.label) &&
+				((d.from > 0 && d.from < ev.n) || !at.After(ev.at))
 		})
-		require.Truef(w.t, ok, "no connection carried %s of %s\n%s", key(m.n), m.ch.label, w.trace())
+		require.Truef(w.t, ok, "no connection carried %s of %s\n%s", key(ev.n), ev.ch.label, w.trace())
 	}
 }
 
