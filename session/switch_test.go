@@ -272,7 +272,7 @@ func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 			c = next
 			continue
 		}
-		c = requireAction[Connect](t, h.advanceTo("reconnect"))
+		c = h.nextDial()
 	}
 	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "old", "new"}, dials)
 	d := checkDial(t, dialOf(t, c), 10, privID, sharedID) // the server is back: the catch-up comes first
@@ -498,7 +498,7 @@ func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
 		h.frame(c.Gen, msg(12+i))
 		h.advance(catchUpDrainTimeout / 2)
 		h.drop(c.Gen, 1006)
-		c = dialOf(t, requireAction[Connect](t, h.advanceTo("reconnect")))
+		c = dialOf(t, h.nextDial())
 	}
 	checkDial(t, c, 10, privID, newShare)
 	h.joined(c, 20)
