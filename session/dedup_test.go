@@ -1,9 +1,14 @@
 package session
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/b24pull/b24pull/protocol"
 )
 
 func TestDedupBefore(t *testing.T) {
@@ -38,15 +43,49 @@ func TestDedupBefore(t *testing.T) {
 	assert.True(t, d.add("a", 10), "evicted ids are new again")
 }
 
-// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; the older of two
-// remembered ones is the one that arrived first, and an unknown one leaves the position alone.
+// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; where a switch
+// resumes from the older of two positions, the older is the one that arrived first. "x9" (published
+// at t0+1s) arrives before "a1" (published at t0+30s), though "a1" sorts first; a renewal answered
+// with the shared channel rotated resumes from "x9" when it was asked for at "x9", and also when it
+// was asked for at "a1" but the new channel started before "a1" was published.
 func TestEarlierComparesOpaqueIDsByArrival(t *testing.T) {
-	m := New(Options{})
-	m.dedup.add("x9", 1)
-	m.dedup.add("a1", 2)
-	assert.Equal(t, "x9", m.earlier("a1", "x9"))
-	assert.Equal(t, "x9", m.earlier("x9", "a1"))
-	assert.Equal(t, "a1", m.earlier("a1", "unknown"))
-	assert.Equal(t, mid(3), m.earlier(mid(7), mid(3)), "push server ids compare as numbers")
-	assert.Equal(t, mid(3), m.earlier(mid(3), mid(7)))
+	for _, tc := range []struct {
+		name       string
+		askedAtA1  bool          // the renewal is asked for once "a1" arrived (else at "x9")
+		newStarted time.Duration // the new shared channel's start, from t0; 0: when answered
+	}{
+		{"renewal asked at the older id", false, 0},
+		{"new channel older than the newer id", true, 20 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			timing := DefaultTiming()
+			timing.FirstPingTimeout, timing.PingTimeout = time.Hour, time.Hour // no pings needed here
+			h := newHarness(t, Options{Timing: &timing})
+			s := v5()
+			s.lifetime = time.Minute
+			gen := h.start(s)
+			x9, a1 := rpcMessageAt("x9", t0.Add(time.Second)), rpcMessageAt("a1", t0.Add(30*time.Second))
+			h.frame(gen, x9)
+			if tc.askedAtA1 {
+				h.frame(gen, a1)
+			}
+			requireAction[LoadConfig](t, h.advanceTo("renew"))
+			if !tc.askedAtA1 {
+				h.frame(gen, a1)
+			}
+			s.start, s.shared = h.now, newShare
+			if tc.newStarted > 0 {
+				s.start = t0.Add(tc.newStarted)
+			}
+			requireNo[Connect](t, h.answer(s))
+			c := dialOf(t, requireAction[Connect](t, h.advance(switchDrainTimeout)))
+			assert.Equal(t, "x9", c.MID)
+		})
+	}
+}
+
+// rpcMessageAt is a JSON-RPC delivery with id, published at server time at.
+func rpcMessageAt(id string, at time.Time) []byte {
+	body := fmt.Sprintf(`{"module_id":"application","command":"c","params":{},"extra":{"server_time_unix":%.3f}}`, unixSeconds(at))
+	return protocol.EncodeIncomingMessage(id, json.RawMessage(body), protocol.Sender{Type: 2}, nil, nil)
 }

@@ -1,13 +1,16 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,40 +39,61 @@ func defaultSpec() cfgSpec {
 }
 
 func (s cfgSpec) json(now time.Time) string {
-	end := s.start.Add(s.lifetime).Format(time.RFC3339)
-	start := s.start.Format(time.RFC3339)
-	channels := map[string]any{}
+	var priv, shared *channelSpec
 	if s.shared != "" {
-		channels["shared"] = map[string]any{"id": s.shared, "start": start, "end": end, "type": "shared"}
+		shared = &channelSpec{id: s.shared, start: s.start, end: s.start.Add(s.lifetime)}
 	}
-	if s.private != "" && s.version < 5 {
-		channels["private"] = map[string]any{"id": s.private, "public_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0.38cdc8da33eb1639e59ace48b468e17fe48b8746",
-			"start": start, "end": end, "type": "private"}
+	if s.private != "" {
+		priv = &channelSpec{id: s.private, start: s.start, end: s.start.Add(s.lifetime)}
+	}
+	return configJSON(s.version, s.wsEnabled, now.Add(s.serverShift), s.start.Add(s.lifetime), priv, shared)
+}
+
+// channelSpec is one channel of a config answer.
+type channelSpec struct {
+	id         string
+	start, end time.Time
+}
+
+// configJSON builds a pull.application.config.get answer with the given channels (nil for none);
+// serverTime is the portal's clock, exp the token's expiry (version 5).
+func configJSON(version int, wsEnabled bool, serverTime, exp time.Time, priv, shared *channelSpec) string {
+	channels := map[string]any{}
+	if shared != nil {
+		channels["shared"] = map[string]any{"id": shared.id, "start": shared.start.Format(time.RFC3339),
+			"end": shared.end.Format(time.RFC3339), "type": "shared"}
+	}
+	if priv != nil && version < 5 {
+		channels["private"] = map[string]any{"id": priv.id, "public_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0.38cdc8da33eb1639e59ace48b468e17fe48b8746",
+			"start": priv.start.Format(time.RFC3339), "end": priv.end.Format(time.RFC3339), "type": "private"}
 	}
 	res := map[string]any{
-		"server": map[string]any{"version": s.version, "server_enabled": true, "mode": "personal",
+		"server": map[string]any{"version": version, "server_enabled": true, "mode": "personal",
 			"long_polling": "http://push.test/bitrix/sub/", "long_pooling_secure": "https://push.test/bitrix/sub/",
-			"websocket_enabled": s.wsEnabled, "websocket": "ws://push.test/bitrix/subws/", "websocket_secure": "wss://push.test/bitrix/subws/",
-			"publish_enabled": s.version > 3, "publish": "http://push.test/bitrix/pub/", "publish_secure": "https://push.test/bitrix/pub/",
+			"websocket_enabled": wsEnabled, "websocket": "ws://push.test/bitrix/subws/", "websocket_secure": "wss://push.test/bitrix/subws/",
+			"publish_enabled": version > 3, "publish": "http://push.test/bitrix/pub/", "publish_secure": "https://push.test/bitrix/pub/",
 			"config_timestamp": 1747000000},
 		"api":        map[string]any{"revision_web": 19, "revision_mobile": 3},
 		"channels":   channels,
-		"serverTime": now.Add(s.serverShift).Format(time.RFC3339),
+		"serverTime": serverTime.Format(time.RFC3339),
 	}
-	if s.version >= 5 {
+	if version >= 5 {
 		res["jwt"] = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln"
-		res["exp"] = s.start.Add(s.lifetime).Unix()
+		res["exp"] = exp.Unix()
 	}
 	b, _ := json.Marshal(map[string]any{"result": res})
 	return string(b)
 }
 
-// harness drives a Machine on a fake clock.
+// harness drives a Machine on a fake clock, only through its exported API. The inputs below record
+// what the machine answered, so that a scenario can assert what a driver would see: the URLs dialled,
+// the events delivered, the config loads asked for.
 type harness struct {
 	t   *testing.T
 	m   *Machine
 	now time.Time
-	u   float64 // the value Rand returns
+	u   float64  // the value Rand returns
+	log []Action // every action answered to the inputs below, in order
 }
 
 func newHarness(t *testing.T, opts Options) *harness {
@@ -85,22 +109,94 @@ func (h *harness) config(s cfgSpec) *protocol.Config {
 	return cfg
 }
 
+// rec records the actions of one input and returns them.
+func (h *harness) rec(acts []Action) []Action {
+	h.log = append(h.log, acts...)
+	return acts
+}
+
+// advance moves the clock by d and fires the timers due.
 func (h *harness) advance(d time.Duration) []Action {
 	h.now = h.now.Add(d)
-	return h.m.Tick(h.now)
+	return h.rec(h.m.Tick(h.now))
+}
+
+// frame feeds the pieces as one websocket text frame of connection gen.
+func (h *harness) frame(gen int, pieces ...[]byte) []Action {
+	return h.rec(h.m.Frame(gen, bytes.Join(pieces, nil), false, h.now))
+}
+
+// open reports that connection gen opened.
+func (h *harness) open(gen int) []Action { return h.rec(h.m.Opened(gen, h.now)) }
+
+// drop reports that connection gen closed with code (1006: no close code seen).
+func (h *harness) drop(gen, code int) []Action { return h.rec(h.m.Closed(gen, code, h.now)) }
+
+// answer feeds the config answer s to the load in flight.
+func (h *harness) answer(s cfgSpec) []Action { return h.rec(h.m.ConfigLoaded(h.config(s), h.now)) }
+
+// poll feeds the answer to a long-polling GET of connection gen.
+func (h *harness) poll(gen, status int, body []byte) []Action {
+	return h.rec(h.m.PollResult(gen, status, body, "", "", h.now))
+}
+
+// deadline returns when the named timer (Machine.Deadlines) is due; the test fails if none is.
+func (h *harness) deadline(name string) time.Time {
+	h.t.Helper()
+	d, ok := h.m.Deadlines()[name]
+	require.Truef(h.t, ok, "no %s timer: %v", name, h.m.Timers(h.now))
+	return d
+}
+
+// advanceTo moves the clock to the named timer's deadline and fires what is due.
+func (h *harness) advanceTo(name string) []Action {
+	h.t.Helper()
+	return h.advance(h.deadline(name).Sub(h.now))
+}
+
+// replacedAt checks that connection gen is kept until at and replaced then, by a timer; it returns
+// the actions at that moment.
+func (h *harness) replacedAt(at time.Time, gen int) []Action {
+	h.t.Helper()
+	h.quiet(at.Sub(h.now) - time.Millisecond)
+	acts := h.advance(time.Millisecond)
+	assert.Equal(h.t, gen, requireAction[Disconnect](h.t, acts).Gen, "the connection replaced")
+	return acts
+}
+
+// quiet checks that for d nothing is dialled or closed, and moves the clock by d.
+func (h *harness) quiet(d time.Duration) {
+	h.t.Helper()
+	acts := h.advance(d)
+	requireNo[Connect](h.t, acts)
+	requireNo[Disconnect](h.t, acts)
 }
 
 // start runs Start → config → open and returns the generation of the open connection.
 func (h *harness) start(s cfgSpec) int {
-	acts := h.m.Start(h.now)
+	acts := h.rec(h.m.Start(h.now))
 	requireAction[LoadConfig](h.t, acts)
-	acts = h.m.ConfigLoaded(h.config(s), h.now)
+	acts = h.answer(s)
 	c := requireAction[Connect](h.t, acts)
-	acts = h.m.Opened(c.Gen, h.now)
+	acts = h.open(c.Gen)
 	done := requireAction[StartDone](h.t, acts)
 	require.NoError(h.t, done.Err)
 	require.Equal(h.t, StatusOnline, h.m.Status())
 	return c.Gen
+}
+
+// startLost starts on s, lets message 1 arrive and loses the connection with code; it returns the
+// actions of the close.
+func (h *harness) startLost(s cfgSpec, code int) []Action {
+	gen := h.start(s)
+	h.frame(gen, textMsg(mid(1), "application", "a", `{}`))
+	return h.drop(gen, code)
+}
+
+// nextDial lets the reconnect timer fire and returns its dial.
+func (h *harness) nextDial() Connect {
+	h.t.Helper()
+	return requireAction[Connect](h.t, h.advanceTo("reconnect"))
 }
 
 func find[T Action](acts []Action) (T, bool) {
@@ -181,3 +277,122 @@ func textMsg(mid, module, command, params string) []byte {
 }
 
 func mid(n int) string { return fmt.Sprintf("17954868390000000000%06d", n) }
+
+// msg is message n (mid n) on whatever channel, a plain application event whose command names it: see
+// delivered.
+func msg(n int) []byte { return textMsg(mid(n), "application", key(n), `{}`) }
+
+func key(n int) string { return fmt.Sprintf("m%d", n) }
+
+// delivered returns the numbers of the messages built by msg (or with key) that reached the
+// subscribers, in the order they were delivered, duplicates included.
+func (h *harness) delivered() []int {
+	var out []int
+	for _, e := range messagesOf(eventsOf(h.t, h.log)) {
+		var n int
+		if c, _ := e["command"].(string); len(c) > 1 && c[0] == 'm' {
+			if _, err := fmt.Sscanf(c, "m%d", &n); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// dial is a Connect as the push server reads it.
+type dial struct {
+	Gen       int
+	Transport protocol.Transport
+	Channels  []string // CHANNEL_ID split on "/": the private id first
+	MID       string
+}
+
+func dialOf(t *testing.T, c Connect) dial {
+	t.Helper()
+	return urlDial(t, c.Gen, c.Transport, c.URL)
+}
+
+// pollOf reads a long-polling GET the same way.
+func pollOf(t *testing.T, p Poll) dial {
+	t.Helper()
+	return urlDial(t, p.Gen, protocol.TransportLongPolling, p.URL)
+}
+
+func urlDial(t *testing.T, gen int, tr protocol.Transport, raw string) dial {
+	t.Helper()
+	q := query(t, raw)
+	d := dial{Gen: gen, Transport: tr, MID: q.Get("mid")}
+	if ids := q.Get("CHANNEL_ID"); ids != "" {
+		d.Channels = strings.Split(ids, "/")
+	}
+	return d
+}
+
+// has reports whether the dial subscribes id.
+func (d dial) has(id string) bool { return slices.Contains(d.Channels, id) }
+
+// expectDial requires acts to dial exactly the channels ids, resuming after message from (0: no mid).
+func expectDial(t *testing.T, acts []Action, from int, ids ...string) dial {
+	t.Helper()
+	return checkDial(t, dialOf(t, requireAction[Connect](t, acts)), from, ids...)
+}
+
+// checkDial asserts that d subscribes exactly ids, resuming after message from (0: no mid).
+func checkDial(t *testing.T, d dial, from int, ids ...string) dial {
+	t.Helper()
+	assert.Equal(t, ids, d.Channels, "the channels dialled")
+	want := ""
+	if from > 0 {
+		want = mid(from)
+	}
+	assert.Equal(t, want, d.MID, "the position dialled from")
+	return d
+}
+
+// dials returns every connection dialled so far.
+func (h *harness) dials() []dial {
+	var out []dial
+	for _, c := range all[Connect](h.log) {
+		out = append(out, dialOf(h.t, c))
+	}
+	return out
+}
+
+// loads counts the config loads asked for so far.
+func (h *harness) loads() int { return len(all[LoadConfig](h.log)) }
+
+// catchUp has catch-up connection d open and replay message n, sent to its rotated channels while
+// no one listened, then lastWord; it returns the actions of lastWord.
+func (h *harness) catchUp(d dial, n int, lastWord []byte) []Action {
+	h.t.Helper()
+	h.open(d.Gen)
+	h.frame(d.Gen, msg(n))
+	return h.frame(d.Gen, lastWord)
+}
+
+// joined has connection d open and carry message n, then checks that the connection after a drop
+// subscribes the same channels: nothing is owed a catch-up.
+func (h *harness) joined(d dial, n int) {
+	h.t.Helper()
+	h.open(d.Gen)
+	h.frame(d.Gen, msg(n))
+	h.expectRedial(d.Gen, d.Channels...)
+}
+
+// expectRedial checks, by dropping connection gen, that the next connection subscribes exactly ids:
+// nothing else is owed a catch-up.
+func (h *harness) expectRedial(gen int, ids ...string) {
+	h.t.Helper()
+	assert.Equal(h.t, ids, h.redial(gen).Channels, "the connection after a drop")
+}
+
+// redial drops connection gen (without a close code, after it carried something or lived a while)
+// and returns the next dial: it shows what the machine still owes. A catch-up pending comes first.
+func (h *harness) redial(gen int) dial {
+	h.t.Helper()
+	acts := h.drop(gen, 1006)
+	if _, ok := find[Connect](acts); !ok {
+		acts = h.advanceTo("reconnect")
+	}
+	return dialOf(h.t, requireAction[Connect](h.t, acts))
+}

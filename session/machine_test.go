@@ -190,10 +190,10 @@ func TestBackoffSchedule(t *testing.T) {
 				got := d.Sub(h.now)
 				if i > 0 {
 					// the reload asked for by repeated refusals does not change the reconnect timer
-					got = h.m.deadlines[tReconnect].Sub(h.now)
+					got = h.deadline("reconnect").Sub(h.now)
 				}
 				assert.InDeltaf(t, float64(want), float64(got), float64(time.Millisecond), "attempt %d", i)
-				h.now = h.m.deadlines[tReconnect]
+				h.now = h.deadline("reconnect")
 				acts := h.m.Tick(h.now)
 				c := requireAction[Connect](t, acts)
 				acts = h.m.Closed(c.Gen, 1006, h.now)
@@ -219,22 +219,18 @@ func TestBackoffResetsAfterOpen(t *testing.T) {
 	h.now = h.now.Add(2 * time.Second)
 	h.m.Frame(c.Gen, []byte("ping"), false, h.now)
 	h.m.Closed(c.Gen, 1006, h.now)
-	assert.Equal(t, 500*time.Millisecond, h.m.deadlines[tReconnect].Sub(h.now))
+	assert.Equal(t, 500*time.Millisecond, h.deadline("reconnect").Sub(h.now))
 }
 
 func TestRefusedHandshakesReloadConfigAndFallBackToLongPolling(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	acts := h.m.Closed(gen, 1006, h.now)
+	acts := h.startLost(defaultSpec(), 1006)
 	requireNo[LoadConfig](t, acts)
 
 	var loads int
 	var transports []protocol.Transport
 	for i := 0; i < 5; i++ {
-		require.Falsef(t, h.m.deadlines[tReconnect].IsZero(), "attempt %d: no reconnect scheduled; timers %v", i, h.m.Timers(h.now))
-		h.now = h.m.deadlines[tReconnect]
-		c := requireAction[Connect](t, h.m.Tick(h.now))
+		c := h.nextDial()
 		transports = append(transports, c.Transport)
 		if c.Transport == protocol.TransportLongPolling {
 			assert.Equal(t, mid(1), query(t, c.URL).Get("mid"), "mid is kept across the transport switch")
@@ -253,9 +249,7 @@ func TestRefusedHandshakesReloadConfigAndFallBackToLongPolling(t *testing.T) {
 
 func TestRefusalWithChangedConfigReconnectsAtOnce(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
+	h.startLost(defaultSpec(), 1006)
 	c := requireAction[Connect](t, h.advance(time.Second))
 	h.m.Closed(c.Gen, 1006, h.now)
 	c = requireAction[Connect](t, h.advance(6*time.Second))
@@ -273,33 +267,28 @@ func TestRefusalWithChangedConfigReconnectsAtOnce(t *testing.T) {
 
 func TestShortLivedConnectionCountsAsRefused(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
+	h.startLost(defaultSpec(), 1006)
 	var loaded bool
 	for i := 0; i < 2; i++ {
-		h.now = h.m.deadlines[tReconnect]
-		c := requireAction[Connect](t, h.m.Tick(h.now))
+		c := h.nextDial()
 		h.m.Opened(c.Gen, h.now)
 		acts := h.m.Closed(c.Gen, 1006, h.now.Add(10*time.Millisecond))
 		_, loaded = find[LoadConfig](acts)
 	}
 	assert.True(t, loaded, "two accept-then-close connections reload the config")
-	assert.Equal(t, 5*time.Second, h.m.deadlines[tReconnect].Sub(h.now.Add(10*time.Millisecond)), "and back off")
+	assert.Equal(t, 5*time.Second, h.deadline("reconnect").Sub(h.now.Add(10*time.Millisecond)), "and back off")
 }
 
 func TestWrongChannelCloseReloadsAfterDelay(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.u = 0.5
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	acts := h.m.Closed(gen, CloseWrongChannel, h.now)
+	acts := h.startLost(defaultSpec(), CloseWrongChannel)
 	requireNo[LoadConfig](t, acts)
 	requireNo[Connect](t, acts)
 	d, ok := h.m.NextDeadline()
 	require.True(t, ok)
 	// 6–35 s: with u = 0.5 → 20.5 s (the offline debounce comes first)
-	assert.Equal(t, 20500*time.Millisecond, h.m.deadlines[tReload].Sub(h.now))
+	assert.Equal(t, 20500*time.Millisecond, h.deadline("reload").Sub(h.now))
 	assert.Equal(t, 5*time.Second, d.Sub(h.now))
 	acts = h.advance(5 * time.Second)
 	assert.Equal(t, []map[string]any{{"type": "status", "status": "offline"}}, eventsOf(t, acts))
@@ -383,7 +372,7 @@ func TestConfigFailureAfterOnline(t *testing.T) {
 	acts = h.m.ConfigFailed(&protocol.RESTError{Code: "QUERY_LIMIT_EXCEEDED", Status: 503}, h.now)
 	requireNo[Disconnect](t, acts)
 	assert.True(t, h.m.Running())
-	assert.Equal(t, 5*time.Second, h.m.deadlines[tReload].Sub(h.now))
+	assert.Equal(t, 5*time.Second, h.deadline("reload").Sub(h.now))
 	requireAction[LoadConfig](t, h.advance(5*time.Second))
 
 	// a permission error stops the client
@@ -395,9 +384,7 @@ func TestConfigFailureAfterOnline(t *testing.T) {
 
 func TestStatusOfflineIsDebounced(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	acts := h.m.Closed(gen, 1006, h.now)
+	acts := h.startLost(defaultSpec(), 1006)
 	assert.Empty(t, eventsOf(t, acts), "offline is not reported at once")
 	assert.Equal(t, StatusOnline, h.m.Status())
 	acts = h.advance(500 * time.Millisecond)

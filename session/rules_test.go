@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -25,11 +26,11 @@ func TestJSONRPCPingPongAckAndWatchdog(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(v5())
 	// before the first ping the watchdog allows 40 s
-	assert.Equal(t, 40*time.Second, h.m.deadlines[tWatchdog].Sub(h.now))
+	assert.Equal(t, 40*time.Second, h.deadline("watchdog").Sub(h.now))
 
 	acts := h.m.Frame(gen, []byte("ping"), false, h.now)
 	assert.Equal(t, []Send{{Gen: gen, Data: []byte("pong")}}, all[Send](acts))
-	assert.Equal(t, 20*time.Second, h.m.deadlines[tWatchdog].Sub(h.now))
+	assert.Equal(t, 20*time.Second, h.deadline("watchdog").Sub(h.now))
 
 	acts = h.m.Frame(gen, rpcMessage("m1", "demo"), false, h.now)
 	assert.Equal(t, []Send{{Gen: gen, Data: []byte("mack:m1")}}, all[Send](acts))
@@ -62,8 +63,7 @@ func TestJSONRPCNeverFallsBackToLongPolling(t *testing.T) {
 	h.m.Frame(gen, []byte("ping"), false, h.now)
 	h.m.Closed(gen, 1006, h.now)
 	for i := 0; i < 6; i++ {
-		h.now = h.m.deadlines[tReconnect]
-		c := requireAction[Connect](t, h.m.Tick(h.now))
+		c := h.nextDial()
 		assert.Equal(t, protocol.TransportWebSocket, c.Transport)
 		if _, ok := find[LoadConfig](h.m.Closed(c.Gen, 1006, h.now)); ok {
 			h.m.ConfigLoaded(h.config(v5()), h.now)
@@ -146,7 +146,7 @@ func TestConfigExpireReloadsAfterRandomDelay(t *testing.T) {
 	acts := h.m.Frame(gen, textMsg(mid(9), "pull", "config_expire", `{}`), false, h.now)
 	requireNo[LoadConfig](t, acts)
 	requireNo[Disconnect](t, acts)
-	assert.Equal(t, 65*time.Second, h.m.deadlines[tReload].Sub(h.now), "10–120 s")
+	assert.Equal(t, 65*time.Second, h.deadline("reload").Sub(h.now), "10–120 s")
 	requireAction[LoadConfig](t, h.advance(65*time.Second))
 }
 
@@ -177,7 +177,7 @@ func TestRenewalRightAfterExpiryInServerTime(t *testing.T) {
 			s.serverShift = tc.shift
 			h.start(s)
 			// server end = server t0 + 1 h, i.e. local t0 + 1 h; jitter 1 s at u = 0
-			assert.Equal(t, time.Hour+time.Second, h.m.deadlines[tRenew].Sub(h.now))
+			assert.Equal(t, time.Hour+time.Second, h.deadline("renew").Sub(h.now))
 			requireNo[LoadConfig](t, h.advance(time.Hour))
 			requireAction[LoadConfig](t, h.advance(time.Second))
 		})
@@ -190,13 +190,13 @@ func TestRenewalJitterScaledToShortLifetimes(t *testing.T) {
 	s := defaultSpec()
 	s.lifetime = 3 * time.Second
 	gen := h.start(s)
-	assert.Equal(t, 3300*time.Millisecond, h.m.deadlines[tRenew].Sub(h.now))
+	assert.Equal(t, 3300*time.Millisecond, h.deadline("renew").Sub(h.now))
 	requireAction[LoadConfig](t, h.advance(3300*time.Millisecond))
 
 	// the portal has not rotated yet: ask again soon, keeping the connection
 	acts := h.m.ConfigLoaded(h.config(s), h.now)
 	requireNo[Disconnect](t, acts)
-	assert.Equal(t, 3*time.Second, h.m.deadlines[tRenew].Sub(h.now), "retry capped at the lifetime")
+	assert.Equal(t, 3*time.Second, h.deadline("renew").Sub(h.now), "retry capped at the lifetime")
 
 	// rotated: reconnect with the new ids and renew again before the next expiry passes unnoticed
 	h.advance(3700 * time.Millisecond) // a whole second: config dates have no fraction
@@ -209,17 +209,23 @@ func TestRenewalJitterScaledToShortLifetimes(t *testing.T) {
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
 	requireAction[Connect](t, acts)
 	assert.EqualValues(t, 1, h.m.Stats().Renewals)
-	assert.Equal(t, 3300*time.Millisecond, h.m.deadlines[tRenew].Sub(h.now))
+	assert.Equal(t, 3300*time.Millisecond, h.deadline("renew").Sub(h.now))
 }
 
+// TestSafetyTickIsABackstop: with no renewal timer pending (the renewal failed and its retry is
+// still far off), the periodic check notices the expired config and reloads it; it re-arms itself.
 func TestSafetyTickIsABackstop(t *testing.T) {
-	h := newHarness(t, Options{})
+	timing := DefaultTiming()
+	timing.RenewRetry = []time.Duration{time.Hour} // capped at the channel lifetime: 30 s
+	h := newHarness(t, Options{Timing: &timing})
 	s := defaultSpec()
 	s.lifetime = 30 * time.Second
 	h.start(s)
-	h.m.clear(tRenew) // pretend the renewal timer was lost
-	requireAction[LoadConfig](t, h.advance(time.Minute))
-	assert.Equal(t, time.Minute, h.m.deadlines[tSafety].Sub(h.now), "re-armed")
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	h.rec(h.m.ConfigFailed(errors.New("network down"), h.now))
+	require.True(t, h.deadline("reload").After(h.deadline("safety")))
+	requireAction[LoadConfig](t, h.advanceTo("safety"))
+	assert.Equal(t, time.Minute, h.deadline("safety").Sub(h.now), "re-armed")
 }
 
 func TestLongPolling(t *testing.T) {
@@ -255,19 +261,16 @@ func TestLongPolling(t *testing.T) {
 	// 400 "4010: …" is a wrong channel: reload after 6–35 s
 	acts = h.m.PollResult(c.Gen, 400, []byte("4010: Wrong Channel Id."), "", "", h.now)
 	requireNo[Poll](t, acts)
-	assert.Equal(t, 6*time.Second, h.m.deadlines[tReload].Sub(h.now))
+	assert.Equal(t, 6*time.Second, h.deadline("reload").Sub(h.now))
 	assert.Equal(t, 4010, h.m.Stats().LastCloseCode)
 }
 
 func TestLongPollingRestoresWebSocket(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
+	h.startLost(defaultSpec(), 1006)
 	var c Connect
 	for i := 0; i < 5; i++ {
-		h.now = h.m.deadlines[tReconnect]
-		c = requireAction[Connect](t, h.m.Tick(h.now))
+		c = h.nextDial()
 		if c.Transport == protocol.TransportLongPolling {
 			break
 		}
@@ -277,7 +280,7 @@ func TestLongPollingRestoresWebSocket(t *testing.T) {
 	}
 	require.Equal(t, protocol.TransportLongPolling, c.Transport)
 	h.m.PollResult(c.Gen, 304, nil, LongPollIdleExpires, mid(1), h.now)
-	assert.Equal(t, 30*time.Minute, h.m.deadlines[tRestoreWS].Sub(h.now))
+	assert.Equal(t, 30*time.Minute, h.deadline("restoreWebSocket").Sub(h.now))
 	acts := h.advance(30 * time.Minute)
 	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
 	ws := requireAction[Connect](t, acts)
@@ -293,14 +296,20 @@ func TestStaleGenerationIgnored(t *testing.T) {
 	assert.Empty(t, h.m.PollResult(gen, 200, nil, "", "", h.now))
 }
 
+// TestResetForgetsResumeAndDedup: after Reset the next start resumes from nowhere and delivers a
+// message already seen as new.
 func TestResetForgetsResumeAndDedup(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	h.m.Stop(h.now)
+	h.frame(gen, msg(1))
+	h.rec(h.m.Stop(h.now))
 	h.m.Reset()
 	assert.Empty(t, h.m.Resume().MID)
-	assert.True(t, h.m.dedup.add(mid(1), 0))
+	gen = h.start(defaultSpec())
+	dials := h.dials()
+	assert.Empty(t, dials[len(dials)-1].MID)
+	h.frame(gen, msg(1))
+	assert.Equal(t, []int{1, 1}, h.delivered())
 }
 
 func TestNoTransport(t *testing.T) {
@@ -334,20 +343,20 @@ func TestRenewalAheadOfTokenExpiry(t *testing.T) {
 	s := v5()
 	s.lifetime = time.Hour // channel end and exp both at t0 + 1 h
 	h.start(s)
-	assert.Equal(t, time.Hour-time.Minute, h.m.deadlines[tRenew].Sub(h.now), "a fresh token a minute ahead")
+	assert.Equal(t, time.Hour-time.Minute, h.deadline("renew").Sub(h.now), "a fresh token a minute ahead")
 	requireAction[LoadConfig](t, h.advance(time.Hour-time.Minute))
 
 	// the portal answers the same token (exp within its margin): ask again later, not in a loop
 	acts := h.m.ConfigLoaded(h.config(s), h.now)
 	requireNo[Disconnect](t, acts)
-	assert.Equal(t, 5*time.Second, h.m.deadlines[tRenew].Sub(h.now))
+	assert.Equal(t, 5*time.Second, h.deadline("renew").Sub(h.now))
 
 	// short lifetimes keep a tenth as the margin
 	h2 := newHarness(t, Options{})
 	s2 := v5()
 	s2.lifetime = 10 * time.Second
 	h2.start(s2)
-	assert.Equal(t, 9*time.Second, h2.m.deadlines[tRenew].Sub(h2.now))
+	assert.Equal(t, 9*time.Second, h2.deadline("renew").Sub(h2.now))
 }
 
 func TestChannelExpireForAReplacedChannelIgnored(t *testing.T) {
@@ -385,13 +394,10 @@ func TestChannelExpireDuringALoadAsksAgain(t *testing.T) {
 
 func TestFallbackReturnsToWebSocketWhenLongPollingIsDownToo(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(1), "application", "a", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
+	h.startLost(defaultSpec(), 1006)
 	var got []protocol.Transport
 	for i := 0; i < 8; i++ {
-		h.now = h.m.deadlines[tReconnect]
-		c := requireAction[Connect](t, h.m.Tick(h.now))
+		c := h.nextDial()
 		got = append(got, c.Transport)
 		var acts []Action
 		if c.Transport == protocol.TransportLongPolling {

@@ -3,8 +3,6 @@ package session
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,77 +12,120 @@ import (
 	"github.com/b24pull/b24pull/protocol"
 )
 
+// Moving to rotated channels without losing messages, checked from outside the machine: the URLs it
+// dials (which channels, from which mid), the events it delivers (each message once), the config loads
+// it asks for and when it acts. Messages are built by msg(n) (mid n), and h.delivered() lists the ones
+// that reached the subscribers.
+
+// Other channels than the harness's first ones.
+const (
+	newPriv = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.f231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	middle  = "cccccccccccccccccccccccccccccccc.c231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	newest  = "dddddddddddddddddddddddddddddddd.d231f9b4a84e3ee57ab206acf67cd39ac734a404"
+)
+
 // minuteChannels starts a harness whose channels live a minute from t0 and lets message 10 arrive.
 func minuteChannels(t *testing.T) (*harness, cfgSpec, int) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
 	s.lifetime = time.Minute
 	gen := h.start(s)
-	h.m.Frame(gen, textMsg(mid(10), "application", "before", `{}`), false, h.now)
+	h.frame(gen, msg(10))
 	return h, s, gen
 }
 
-// renewedShared starts a harness, lets the renewal come due and answers it with the shared channel
-// rotated, while message 10 arrived before the load and 11 (on the private channel) during it.
-func renewedShared(t *testing.T) (*harness, int, []Action) {
+// renewing is minuteChannels until the renewal comes due; message 11 (on the private channel) arrives
+// while the config loads. It returns the answer to give: the shared channel rotated.
+func renewing(t *testing.T) (*harness, cfgSpec, int) {
 	h, s, gen := minuteChannels(t)
-	h.advance(h.m.deadlines[tRenew].Sub(h.now))
-	h.m.Frame(gen, textMsg(mid(11), "application", "during", `{}`), false, h.now)
-	next := s
-	next.start = h.now
-	next.shared = newShare
-	return h, gen, h.m.ConfigLoaded(h.config(next), h.now)
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	h.frame(gen, msg(11))
+	s.start = h.now
+	s.shared = newShare
+	return h, s, gen
+}
+
+// renewedShared is renewing with its answer given; it returns the answer's actions.
+func renewedShared(t *testing.T) (*harness, int, []Action) {
+	h, next, gen := renewing(t)
+	return h, gen, h.answer(next)
+}
+
+// drainingShortLived is renewing answered with a shared channel (newShare) that ends as the answer
+// arrives (the portal hands a channel out until its end has passed): the renewal that follows comes
+// due a second later, while the connection still waits for the rotated channel's last word. It
+// returns the spec of that answer.
+func drainingShortLived(t *testing.T) (*harness, cfgSpec, int) {
+	h, next, gen := renewing(t)
+	next.start = h.now.Add(-next.lifetime)
+	requireNo[Connect](t, h.answer(next))
+	return h, next, gen
+}
+
+func expireShared(n int) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`)
+}
+
+// expireChannel is channel_expire of id without a successor, as the portal words it for an app.
+func expireChannel(n int, id string) []byte {
+	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+id+`","type":"local.app"}}`)
+}
+
+// expirePrivate is channel_expire of the harness's private channel, as the portal words it for an
+// app (type = the client id, no new_channel).
+func expirePrivate(n int) []byte { return expireChannel(n, privID) }
+
+// configExpire is config_expire as message n: a reload after RestartDelay.
+func configExpire(n int) []byte { return textMsg(mid(n), "pull", "config_expire", `{}`) }
+
+// reloadInFlight has config_expire (message n) arrive on connection gen and lets its delay pass: a
+// config load is then under way while the connection stays.
+func reloadInFlight(h *harness, gen, n int) {
+	h.t.Helper()
+	h.frame(gen, configExpire(n))
+	requireAction[LoadConfig](h.t, h.advanceTo("reload"))
 }
 
 // TestSwitchDrainsTheRotatedChannel: a renewal that rotates a channel keeps the live connection until
 // that channel's channel_expire arrives, delivering what was still on its way there; the next
-// connection resumes from where the load began.
+// connection resumes from where the load began, and is not switched again.
 func TestSwitchDrainsTheRotatedChannel(t *testing.T) {
 	h, gen, acts := renewedShared(t)
 	requireNo[Disconnect](t, acts)
 	requireNo[Connect](t, acts)
-	assert.Contains(t, h.m.Timers(h.now), "switch")
 
-	// A message published to the old shared channel before the rotation, still on its way.
-	acts = h.m.Frame(gen, textMsg(mid(12), "application", "late", `{}`), false, h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the late message is delivered")
-	acts = h.m.Frame(gen, channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now)
+	h.frame(gen, msg(12)) // published to the old shared channel before the rotation, still on its way
+	acts = h.frame(gen, expireShared(13))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := requireAction[Connect](t, acts)
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "resume from where the load began")
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	c := expectDial(t, acts, 10, privID, newShare)
+	assert.Equal(t, []int{10, 11, 12}, h.delivered(), "the late message is delivered")
+	h.open(c.Gen)
+	h.quiet(2 * switchDrainTimeout)
 }
 
 // TestSwitchWithoutChannelExpireTimesOut: the switch happens after switchDrainTimeout when the
 // rotated channel never says its last word.
 func TestSwitchWithoutChannelExpireTimesOut(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	requireNo[Disconnect](t, h.advance(switchDrainTimeout-time.Millisecond))
-	acts := h.advance(time.Millisecond)
-	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := requireAction[Connect](t, acts)
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+	expectDial(t, h.replacedAt(h.now.Add(switchDrainTimeout), gen), 10, privID, newShare)
 }
 
 // TestSwitchCutShortByAClose: a connection lost while draining first catches up on the rotated
 // channel from where the load began, then moves to the new channels from there too, not from the
-// newer ids that arrived meanwhile.
+// newer ids that arrived meanwhile. The drain's own bound no longer applies.
 func TestSwitchCutShortByAClose(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	h.m.Frame(gen, textMsg(mid(12), "application", "late", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
-	c := requireAction[Connect](t, h.advance(2*time.Second))
-	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
-	assert.NotContains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
-	h.m.Opened(c.Gen, h.now)
-	acts := h.m.Frame(c.Gen, channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now)
-	c = requireAction[Connect](t, acts)
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
+	h.frame(gen, msg(12))
+	h.drop(gen, 1006)
+	acts := h.advance(switchDrainTimeout)
+	require.Len(t, all[Connect](acts), 1, "one reconnect, no switch")
+	c := expectDial(t, acts, 10, privID, sharedID) // the catch-up subscribes the rotated channel
+	h.open(c.Gen)
+	acts = h.frame(c.Gen, msg(11), msg(12), expireShared(13)) // the replay
+	next := expectDial(t, acts, 10, privID, newShare)
+	h.open(next.Gen)
+	h.frame(next.Gen, msg(11), msg(14))
+	assert.Equal(t, []int{10, 11, 12, 14}, h.delivered())
 }
 
 // TestSwitchAfterTheNoticeIsImmediate: when the rotated channel's channel_expire is what asked for
@@ -92,102 +133,101 @@ func TestSwitchCutShortByAClose(t *testing.T) {
 func TestSwitchAfterTheNoticeIsImmediate(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	requireAction[LoadConfig](t, h.m.Frame(gen, channelExpire(`{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now))
+	requireAction[LoadConfig](t, h.frame(gen, expireShared(50)))
 	s := defaultSpec()
 	s.shared = newShare
-	acts := h.m.ConfigLoaded(h.config(s), h.now)
-	requireAction[Disconnect](t, acts)
-	requireAction[Connect](t, acts)
+	acts := h.answer(s)
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
+	expectDial(t, acts, 50, privID, newShare)
 }
 
-// rotatedWhileDown starts a harness, lets message 10 arrive, loses the connection and has the
-// reconnects refused until the config is reloaded, which answers with the shared channel rotated. It
-// returns the Connect that follows the new config.
-func rotatedWhileDown(t *testing.T, opts Options, s cfgSpec) (*harness, Connect) {
+// downUntilReload starts a harness, lets message 10 arrive (by long polling for version 3), loses
+// the connection and has the reconnects refused until the config reload they ask for.
+func downUntilReload(t *testing.T, opts Options, s cfgSpec) *harness {
 	h := newHarness(t, opts)
 	gen := h.start(s)
 	if s.version == 3 {
-		h.m.PollResult(gen, 200, textMsg(mid(10), "application", "before", `{}`), "", "", h.now)
+		h.poll(gen, 200, msg(10))
 	} else {
-		h.m.Frame(gen, textMsg(mid(10), "application", "before", `{}`), false, h.now)
+		h.frame(gen, msg(10))
 	}
-	h.m.Closed(gen, 1006, h.now)
-	c := requireAction[Connect](t, h.advance(time.Second))
-	h.m.Closed(c.Gen, 1006, h.now)
-	c = requireAction[Connect](t, h.advance(6*time.Second))
-	requireAction[LoadConfig](t, h.m.Closed(c.Gen, 1006, h.now))
-	s.shared = newShare
-	return h, requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
+	refusedUntilReload(h, gen)
+	return h
 }
 
-func expireShared(n int) []byte {
-	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`)
+// refusedUntilReload loses connection gen and has the reconnects refused until they ask for the config.
+func refusedUntilReload(h *harness, gen int) {
+	h.t.Helper()
+	acts := h.drop(gen, 1006)
+	for i := 0; i < 3; i++ {
+		if _, ok := find[LoadConfig](acts); ok {
+			return
+		}
+		c := requireAction[Connect](h.t, h.advanceTo("reconnect"))
+		acts = h.drop(c.Gen, 1006)
+	}
+	requireAction[LoadConfig](h.t, acts)
+}
+
+// rotatedWhileDown is downUntilReload answered with the shared channel rotated. It returns the
+// answer's actions, which dial the next connection.
+func rotatedWhileDown(t *testing.T, opts Options, s cfgSpec) (*harness, []Action) {
+	h := downUntilReload(t, opts, s)
+	s.shared = newShare
+	return h, h.answer(s)
+}
+
+// catchingUp is rotatedWhileDown with the default spec: it returns the catch-up's dial, which
+// subscribes the rotated channel from where the old connection got.
+func catchingUp(t *testing.T) (*harness, dial) {
+	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
+	return h, expectDial(t, acts, 10, privID, sharedID)
 }
 
 // TestCatchUpAfterRotationWhileDisconnected: channels rotated while no connection was open are
-// drained by a connection with the old ids from where the reload began; then the new channels are
-// joined from the same position, the overlap skipped.
+// drained by a connection with the old ids from where the old connection got; then the new channels
+// are joined from the same position, the overlap skipped, and nothing more is owed.
 func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
-	assert.NotContains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
-
-	h.m.Opened(c.Gen, h.now)
-	acts := h.m.Frame(c.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now)
-	require.Len(t, messagesOf(eventsOf(t, acts)), 1, "what the old channel still held is delivered")
-	acts = h.m.Frame(c.Gen, expireShared(13), false, h.now)
+	h, c := catchingUp(t)
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(12)) // stranded on the old channel
+	acts := h.frame(c.Gen, expireShared(13))
 	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	next := requireAction[Connect](t, acts)
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"), "the new channels are joined from where the reload began")
+	next := expectDial(t, acts, 10, privID, newShare)
 
-	h.m.Opened(next.Gen, h.now)
-	assert.Empty(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now))),
-		"the replayed overlap is skipped")
-	assert.Len(t, messagesOf(eventsOf(t, h.m.Frame(next.Gen, textMsg(mid(14), "application", "new", `{}`), false, h.now))), 1)
-	assert.Empty(t, h.m.owed)
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	h.open(next.Gen)
+	h.frame(next.Gen, msg(12), msg(14)) // the replay overlaps the catch-up
+	assert.Equal(t, []int{10, 12, 14}, h.delivered())
+	h.quiet(2 * switchDrainTimeout)
+	h.expectRedial(next.Gen, privID, newShare)
 }
 
 // TestCatchUpWithoutChannelExpireTimesOut: a rotated channel whose last word is no longer stored does
 // not hold the new channels back for longer than catchUpDrainTimeout.
 func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	h.m.Opened(c.Gen, h.now)
-	requireNo[Connect](t, h.advance(catchUpDrainTimeout-time.Millisecond))
-	acts := h.advance(time.Millisecond)
-	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	next := requireAction[Connect](t, acts)
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	assert.Empty(t, h.m.owed)
+	h, c := catchingUp(t)
+	h.open(c.Gen)
+	next := expectDial(t, h.replacedAt(h.now.Add(catchUpDrainTimeout), c.Gen), 10, privID, newShare)
+	h.joined(next, 11)
 }
 
 // TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs a failed dial, after
 // which the new config is dialled at once. Its open proves the server up, so the catch-up is dialled
-// once more (it may have failed only because the server was down); refused again, it is given up
-// when the new config opens the second time.
+// once more (it may have failed only because the server was down), before anything is delivered on
+// the new connection; refused again, it is given up when the new config opens the second time.
 func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	next := requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now))
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	h, c := catchingUp(t)
+	next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare)
 
-	acts := h.m.Opened(next.Gen, h.now)
+	acts := h.open(next.Gen)
 	assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen, "closed before anything is delivered on it")
-	retry := requireAction[Connect](t, acts)
-	assert.Contains(t, retry.URL, url.QueryEscape(sharedID), "the catch-up is dialled once more")
+	retry := expectDial(t, acts, 10, privID, sharedID)
 	assert.NotEqual(t, StatusOnline, h.m.Status())
 
-	next = requireAction[Connect](t, h.m.Closed(retry.Gen, 1006, h.now))
-	assert.Contains(t, next.URL, newShare)
-	requireNo[Connect](t, h.m.Opened(next.Gen, h.now))
-	assert.Empty(t, h.m.owed)
-	h.m.Frame(next.Gen, textMsg(mid(11), "application", "a", `{}`), false, h.now)
-	h.m.Closed(next.Gen, 1006, h.now)
-	again := requireAction[Connect](t, h.advance(time.Second))
-	assert.Contains(t, again.URL, newShare, "no catch-up once the new channels were joined")
+	next = expectDial(t, h.drop(retry.Gen, 1006), 10, privID, newShare)
+	requireNo[Connect](t, h.open(next.Gen))
+	assert.Equal(t, StatusOnline, h.m.Status())
+	h.joined(next, 11) // no catch-up once the new channels were joined
 }
 
 // TestCatchUpAfterTheServerCameBack: the catch-up's dial failed because the push server was down,
@@ -197,98 +237,89 @@ func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
 func TestCatchUpAfterTheServerCameBack(t *testing.T) {
 	s := defaultSpec()
 	s.version = 3
-	h, c := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
-	next := requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now)) // the server is down
-	require.Contains(t, next.URL, newShare)
-	acts := h.m.PollResult(next.Gen, 200, textMsg(mid(20), "application", "newer", `{}`), "", "", h.now)
-	assert.Empty(t, messagesOf(eventsOf(t, acts)), "nothing of the new channels is delivered before the catch-up")
-	retry := requireAction[Connect](t, acts)
-	require.Contains(t, retry.URL, url.QueryEscape(sharedID))
-	assert.Equal(t, mid(10), query(t, retry.URL).Get("mid"))
-	acts = h.m.PollResult(retry.Gen, 200, textMsg(mid(12), "application", "stranded", `{}`), "", "", h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "what the old channel held arrives")
-	last := requireAction[Connect](t, h.m.PollResult(retry.Gen, 200, expireShared(13), "", "", h.now))
-	assert.Contains(t, last.URL, newShare)
-	assert.Len(t, messagesOf(eventsOf(t, h.m.PollResult(last.Gen, 200, textMsg(mid(20), "application", "newer", `{}`), "", "", h.now))), 1)
-	assert.Empty(t, h.m.owed)
+	h, acts := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
+	c := dialOf(t, requireAction[Connect](t, acts))
+	next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare) // the server is down
+	acts = h.poll(next.Gen, 200, msg(20))
+	assert.Equal(t, []int{10}, h.delivered(), "nothing of the new channels is delivered before the catch-up")
+	retry := expectDial(t, acts, 10, privID, sharedID)
+	h.poll(retry.Gen, 200, msg(12))
+	last := expectDial(t, h.poll(retry.Gen, 200, expireShared(13)), 10, privID, newShare)
+	h.poll(last.Gen, 200, msg(20))
+	assert.Equal(t, []int{10, 12, 20}, h.delivered(), "what the old channel held arrives")
+	h.expectRedial(last.Gen, privID, newShare)
 }
 
 // TestCatchUpRetriedWhileTheServerIsDown: while both dials fail, each reconnect tries the catch-up
 // first; the first connection that opens ends it.
 func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
+	c := requireAction[Connect](t, acts)
 	var dials []string
 	for i := 0; i < 8; i++ {
-		if strings.Contains(c.URL, newShare) {
+		if dialOf(t, c).has(newShare) {
 			dials = append(dials, "new")
 		} else {
 			dials = append(dials, "old")
 		}
-		acts := h.m.Closed(c.Gen, 1006, h.now)
+		acts := h.drop(c.Gen, 1006)
 		if _, ok := find[LoadConfig](acts); ok {
 			s := defaultSpec()
 			s.shared = newShare
-			acts = append(acts, h.m.ConfigLoaded(h.config(s), h.now)...)
+			acts = append(acts, h.answer(s)...)
 		}
 		if next, ok := find[Connect](acts); ok {
 			c = next
 			continue
 		}
-		require.Falsef(t, h.m.deadlines[tReconnect].IsZero(), "no reconnect scheduled: %v", h.m.Timers(h.now))
-		h.now = h.m.deadlines[tReconnect]
-		c = requireAction[Connect](t, h.m.Tick(h.now))
+		c = h.nextDial()
 	}
 	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "old", "new"}, dials)
-	require.Len(t, h.m.owed, 1)
-	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the server is back: the catch-up comes first")
-	h.m.Opened(c.Gen, h.now)
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(13), false, h.now))
-	assert.Contains(t, next.URL, newShare)
-	assert.Empty(t, h.m.owed)
+	d := checkDial(t, dialOf(t, c), 10, privID, sharedID) // the server is back: the catch-up comes first
+	h.open(d.Gen)
+	next := expectDial(t, h.frame(d.Gen, expireShared(13)), 10, privID, newShare)
+	h.joined(next, 11)
 }
 
 // TestCatchUpCutShortIsRetried: a catch-up connection lost before the rotated channel's last word is
-// tried again, from the same position.
+// tried again, from the same position; what the first one delivered is not delivered again.
 func TestCatchUpCutShortIsRetried(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	h.m.Opened(c.Gen, h.now)
-	h.m.Frame(c.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now)
-	h.now = h.now.Add(5 * time.Second)
-	h.m.Closed(c.Gen, 1006, h.now)
-	h.now = h.m.deadlines[tReconnect]
-	again := requireAction[Connect](t, h.m.Tick(h.now))
-	assert.Contains(t, again.URL, url.QueryEscape(sharedID))
-	assert.Equal(t, mid(10), query(t, again.URL).Get("mid"))
-	h.m.Opened(again.Gen, h.now)
-	assert.Empty(t, messagesOf(eventsOf(t, h.m.Frame(again.Gen, textMsg(mid(12), "application", "stranded", `{}`), false, h.now))))
-	next := requireAction[Connect](t, h.m.Frame(again.Gen, expireShared(13), false, h.now))
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
+	h, c := catchingUp(t)
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(12))
+	h.advance(catchUpDrainTimeout / 2)
+	h.drop(c.Gen, 1006)
+	again := expectDial(t, h.advanceTo("reconnect"), 10, privID, sharedID)
+	h.open(again.Gen)
+	h.frame(again.Gen, msg(12))
+	expectDial(t, h.frame(again.Gen, expireShared(13)), 10, privID, newShare)
+	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestCatchUpOverLongPolling: the catch-up polls with the rotated ids too.
+// TestCatchUpOverLongPolling: the catch-up polls with the rotated ids too, every GET of it.
 func TestCatchUpOverLongPolling(t *testing.T) {
 	s := defaultSpec()
 	s.version = 3
-	h, c := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
+	h, acts := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
+	c := expectDial(t, acts, 10, privID, sharedID)
 	require.Equal(t, protocol.TransportLongPolling, c.Transport)
-	assert.Contains(t, c.URL, url.QueryEscape(sharedID))
-	acts := h.m.PollResult(c.Gen, 200, textMsg(mid(12), "application", "stranded", `{}`), "", "", h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1)
-	p := requireAction[Poll](t, acts)
-	assert.Contains(t, p.URL, url.QueryEscape(sharedID), "the next poll keeps the rotated ids")
-	acts = h.m.PollResult(c.Gen, 200, expireShared(13), "", "", h.now)
-	next := requireAction[Connect](t, acts)
-	assert.Contains(t, next.URL, newShare)
+	acts = h.poll(c.Gen, 200, msg(12))
+	checkDial(t, pollOf(t, requireAction[Poll](t, acts)), 12, privID, sharedID)
+	expectDial(t, h.poll(c.Gen, 200, expireShared(13)), 10, privID, newShare)
+	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestStopForgetsTheCatchUp: stop() drops owed channels with everything else.
+// TestStopForgetsTheCatchUp: stop() drops owed channels with everything else: started again, the
+// client dials the config in use.
 func TestStopForgetsTheCatchUp(t *testing.T) {
-	h, _ := rotatedWhileDown(t, Options{}, defaultSpec())
-	require.NotEmpty(t, h.m.owed)
-	h.m.Stop(h.now)
-	assert.Empty(t, h.m.owed)
-	assert.False(t, h.m.catchingUp)
+	h, c := catchingUp(t)
+	h.rec(h.m.Stop(h.now))
+	h.open(c.Gen)
+	assert.Equal(t, StatusOffline, h.m.Status())
+	requireAction[LoadConfig](t, h.rec(h.m.Start(h.now)))
+	s := defaultSpec()
+	s.shared = newShare
+	expectDial(t, h.answer(s), 10, privID, newShare)
 }
 
 // TestDrainOverLongPollingPollsTheOldChannels: while a long-polling connection drains rotated
@@ -300,58 +331,46 @@ func TestDrainOverLongPollingPollsTheOldChannels(t *testing.T) {
 	s.version = 3
 	s.lifetime = time.Minute
 	gen := h.start(s)
-	h.advance(h.m.deadlines[tRenew].Sub(h.now))
+	h.poll(gen, 200, msg(10))
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
 	s.start = h.now
 	s.shared = newShare
-	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	p := requireAction[Poll](t, h.m.PollResult(gen, 200, textMsg(mid(12), "application", "late", `{}`), "", "", h.now))
-	assert.Contains(t, p.URL, url.QueryEscape(sharedID))
-	assert.NotContains(t, p.URL, newShare)
-	next := requireAction[Connect](t, h.m.PollResult(gen, 200, expireShared(13), "", "", h.now))
-	assert.Contains(t, next.URL, newShare)
+	requireNo[Connect](t, h.answer(s))
+	p := pollOf(t, requireAction[Poll](t, h.poll(gen, 200, msg(12))))
+	checkDial(t, p, 12, privID, sharedID)
+	expectDial(t, h.poll(gen, 200, expireShared(13)), 10, privID, newShare)
+	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestRotationDuringADrainIsCaughtUpOn: a second rotation while the first drain is under way leaves
-// channels no connection subscribed; after the drain they are caught up on, then the newest config
-// is joined, each from where the first reload began.
+// TestRotationDuringADrainIsCaughtUpOn: a second rotation while the first drain is under way (the
+// new shared channel's renewal came due during it) leaves channels no connection subscribed; after
+// the drain they are caught up on, then the newest config is joined, each from where the first
+// reload began.
 func TestRotationDuringADrainIsCaughtUpOn(t *testing.T) {
-	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
-	h, gen, _ := renewedShared(t) // draining sharedID; m.cfg holds newShare
-	s := defaultSpec()
-	s.lifetime = time.Minute
+	h, s, gen := drainingShortLived(t) // draining sharedID; the config holds newShare
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
 	s.start = h.now
 	s.shared = newest
-	h.m.reload(false)
-	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	require.Len(t, h.m.owed, 1)
+	requireNo[Connect](t, h.answer(s))
 
-	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(13), false, h.now))
-	assert.Contains(t, c.URL, newShare, "the intermediate channel is caught up on")
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
-	h.m.Opened(c.Gen, h.now)
-	expireNew := channelExpireN(14, `{"action":"reconnect","channel":{"id":"`+newShare+`","type":"local.app"}}`)
-	c = requireAction[Connect](t, h.m.Frame(c.Gen, expireNew, false, h.now))
-	assert.Contains(t, c.URL, newest)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
-	assert.Empty(t, h.m.owed)
+	c := expectDial(t, h.frame(gen, expireShared(13)), 10, privID, newShare) // the intermediate channel
+	c = expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 10, privID, newest)
+	h.joined(c, 16)
+	assert.Equal(t, []int{10, 11, 14, 16}, h.delivered())
 }
 
 // TestCatchUpStartsWhereTheReplacedDialStarted: a config replaced while its connection was still
 // dialling is caught up on from that dial's position, even when the newer reload began later.
 func TestCatchUpStartsWhereTheReplacedDialStarted(t *testing.T) {
-	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
-	h, gen, _ := renewedShared(t)
-	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
-	h.m.reload(false) // the next renewal begins at mid 12
-	x := requireAction[Connect](t, h.m.Frame(gen, expireShared(13), false, h.now))
-	assert.Equal(t, mid(10), query(t, x.URL).Get("mid"))
-	s := defaultSpec()
-	s.lifetime = time.Minute
+	h, s, gen := drainingShortLived(t)
+	h.frame(gen, msg(12))
+	requireAction[LoadConfig](t, h.advanceTo("renew")) // the next renewal begins at mid 12
+	x := expectDial(t, h.frame(gen, expireShared(13)), 10, privID, newShare)
 	s.start = h.now
 	s.shared = newest
-	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	assert.Contains(t, c.URL, newShare, "the replaced dial's channels are caught up on")
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from where that dial started")
+	acts := h.answer(s)
+	assert.Equal(t, x.Gen, requireAction[Disconnect](t, acts).Gen)
+	expectDial(t, acts, 10, privID, newShare) // the replaced dial's channels, from where it started
 }
 
 // TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition: messages behind a channel_expire
@@ -362,16 +381,13 @@ func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
 	gen := h.start(defaultSpec())
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
-	frame := append(channelExpireN(13, params), textMsg(mid(15), "application", "private", `{}`)...)
-	acts := h.m.Frame(gen, frame, false, h.now)
+	acts := h.frame(gen, channelExpireN(13, params), msg(15))
 	requireAction[Disconnect](t, acts)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the message behind the notice is delivered")
-	c := requireAction[Connect](t, h.advance(time.Second))
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(13), query(t, c.URL).Get("mid"), "resume from the notice, not from the message behind it")
-	h.m.Opened(c.Gen, h.now)
-	acts = h.m.Frame(c.Gen, append(textMsg(mid(14), "application", "new", `{}`), textMsg(mid(15), "application", "private", `{}`)...), false, h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the new channel's message is delivered, the overlap skipped")
+	assert.Equal(t, []int{15}, h.delivered(), "the message behind the notice is delivered")
+	c := expectDial(t, h.advance(time.Second), 13, privID, newShare) // from the notice, not from the message behind it
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(14), msg(15))
+	assert.Equal(t, []int{15, 14}, h.delivered(), "the new channel's message is delivered, the overlap skipped")
 }
 
 // TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed: a config answer requested before a
@@ -380,19 +396,15 @@ func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
 func TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
-	h.m.reload(false) // a renewal in flight
-	requireAction[LoadConfig](t, h.m.finish())
-	requireNo[LoadConfig](t, h.m.Frame(gen, expireShared(11), false, h.now))
-	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
+	reloadInFlight(h, gen, 10)
+	requireNo[LoadConfig](t, h.frame(gen, expireShared(11)))
+	acts := h.answer(defaultSpec())
 	requireAction[LoadConfig](t, acts)
 	requireNo[Disconnect](t, acts)
+	assert.Equal(t, 3, h.loads(), "the start's, the one in flight, one more")
 	s := defaultSpec()
 	s.shared = newShare
-	acts = h.m.ConfigLoaded(h.config(s), h.now)
-	c := requireAction[Connect](t, acts)
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "resume from where the first load was asked for")
+	expectDial(t, h.answer(s), 10, privID, newShare) // from where the first load was asked for
 }
 
 // TestInPlaceSwitchOutlivesAnOlderAnswer: a channel replaced in place by a channel_expire's
@@ -400,21 +412,19 @@ func TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed(t *testing.T) {
 func TestInPlaceSwitchOutlivesAnOlderAnswer(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	h.m.reload(false)
-	requireAction[LoadConfig](t, h.m.finish())
+	reloadInFlight(h, gen, 10)
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:05+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
-	requireAction[Disconnect](t, h.m.Frame(gen, channelExpireN(11, params), false, h.now))
-	acts := h.m.ConfigLoaded(h.config(defaultSpec()), h.now)
-	requireAction[LoadConfig](t, acts)
-	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the older channel of the answer is not taken")
-	c := requireAction[Connect](t, h.advance(time.Second))
-	assert.Contains(t, c.URL, newShare)
-	assert.NotContains(t, c.URL, url.QueryEscape(sharedID))
+	requireAction[Disconnect](t, h.frame(gen, channelExpireN(11, params)))
+	acts := h.answer(defaultSpec())
+	requireAction[LoadConfig](t, acts) // and asks again
+	requireNo[Connect](t, acts)
+	expectDial(t, h.advance(time.Second), 11, privID, newShare)
 }
 
 // TestChannelExpireWithATokenReloads: in version 5 the token names the channels, so a new_channel
-// cannot be applied in place: the config is reloaded for a token that carries it.
+// cannot be applied in place: the config is reloaded for a token that carries it, and the live
+// connection is kept meanwhile.
 func TestChannelExpireWithATokenReloads(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
@@ -424,61 +434,82 @@ func TestChannelExpireWithATokenReloads(t *testing.T) {
 		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T15:00:05+00:00","type":"shared"}}`
 	frame := protocol.EncodeIncomingMessage(mid(11), json.RawMessage(`{"module_id":"pull","command":"channel_expire","params":`+params+`}`),
 		protocol.Sender{Type: 0}, nil, nil)
-	acts := h.m.Frame(gen, frame, false, h.now)
+	acts := h.frame(gen, frame)
 	requireAction[LoadConfig](t, acts)
 	requireNo[Disconnect](t, acts)
-	assert.Equal(t, sharedID, h.m.Config().Channels.Shared.ID)
+	assert.Equal(t, sharedID, h.m.Config().Channels.Shared.ID, "the new_channel is not applied")
+	requireNo[Disconnect](t, h.answer(s))
+}
+
+// receiveAt feeds messages 1..n on gen, message i published at from + i s.
+func receiveAt(h *harness, gen int, from time.Time, n int) {
+	for i := 1; i <= n; i++ {
+		h.frame(gen, textMsgAt(mid(i), from.Add(time.Duration(i)*time.Second), "application", key(i), `{}`))
+	}
+}
+
+// receiveTimed feeds messages 1..n on gen, message i published at t0 + 10.5 s + i s.
+func receiveTimed(h *harness, gen, n int) { receiveAt(h, gen, t0.Add(10500*time.Millisecond), n) }
+
+// catchUpOwingTwo: on channels started an hour before t0, messages 1..10 arrive (message i published
+// at t0 − 10 s + i s) and the connection is lost; the reconnects are refused until the reload, whose
+// answer rotates the shared channel to newShare, started at sharedStart, and names channels that have
+// just ended (the portal hands a channel out until its end has passed). A catch-up of the first
+// config dials, and while it does the renewal, due at once and retried seconds later, rotates the
+// private channel too: the config is {newPriv, newShare}, and a catch-up of {privID, newShare} is
+// owed after the first one. It returns the first catch-up's dial.
+func catchUpOwingTwo(t *testing.T, sharedStart time.Time) (*harness, dial) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.start = t0.Add(-time.Hour)
+	gen := h.start(s)
+	receiveAt(h, gen, t0.Add(-10*time.Second), 10)
+	refusedUntilReload(h, gen)
+	s.shared, s.start, s.lifetime = newShare, sharedStart, h.now.Truncate(time.Second).Sub(sharedStart)
+	c := expectDial(t, h.answer(s), 10, privID, sharedID)
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	s.private, s.start, s.lifetime = newPriv, h.now, 12*time.Hour
+	requireNo[Connect](t, h.answer(s))
+	return h, c
 }
 
 // TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied: a config that was applied but never
 // dialled (a catch-up of an older one came first) and is then replaced is caught up on from where the
-// resume position stood when it was applied, not from the newer reload's floor.
+// resume position stood when it was applied: before its new channel's start (message 3), not from
+// the catch-up's position or the newer reload's floor (message 10).
 func TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied(t *testing.T) {
-	const newest = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.e231f9b4a84e3ee57ab206acf67cd39ac734a404"
-	h, _ := rotatedWhileDown(t, Options{}, defaultSpec()) // catching up on sharedID; newShare applied at mid 10
-	require.True(t, h.m.catchingUp)
-	h.m.resume.MID = mid(20) // the next reload begins further on
-	h.m.reload(false)
-	requireAction[LoadConfig](t, h.m.finish())
-	s := defaultSpec()
-	s.shared = newest
-	h.m.ConfigLoaded(h.config(s), h.now)
-	require.Len(t, h.m.owed, 2)
-	assert.Equal(t, mid(10), h.m.owed[1].mid, "newShare carried messages from mid 10 on")
+	h, c := catchUpOwingTwo(t, t0.Add(-5*time.Second))
+	h.open(c.Gen)
+	next := expectDial(t, h.frame(c.Gen, expireShared(13)), 3, privID, newShare)
+	h.open(next.Gen)
+	h.frame(next.Gen, msg(4), msg(11)) // replayed from 3: 11 was sent to newShare while no one listened
+	expectDial(t, h.frame(next.Gen, expirePrivate(14)), 3, newPriv, newShare)
+	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, h.delivered())
 }
 
 // TestCatchUpGivenUpAfterRepeatedCuts: catch-up connections that open and are lost before the
-// rotated channel's last word are tried maxCatchUpOpens times; then the new config is dialled.
+// rotated channel's last word are tried maxCatchUpOpens times; then the new config is dialled, and
+// no catch-up follows.
 func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
+	h, c := catchingUp(t)
 	for i := 0; i < maxCatchUpOpens; i++ {
-		require.Contains(t, c.URL, url.QueryEscape(sharedID), "catch-up %d", i+1)
-		h.m.Opened(c.Gen, h.now)
-		h.m.Frame(c.Gen, textMsg(mid(12+i), "application", "a", `{}`), false, h.now)
-		h.now = h.now.Add(5 * time.Second)
-		h.m.Closed(c.Gen, 1006, h.now)
-		h.now = h.m.deadlines[tReconnect]
-		c = requireAction[Connect](t, h.m.Tick(h.now))
+		checkDial(t, c, 10, privID, sharedID)
+		h.open(c.Gen)
+		h.frame(c.Gen, msg(12+i))
+		h.advance(catchUpDrainTimeout / 2)
+		h.drop(c.Gen, 1006)
+		c = dialOf(t, h.nextDial())
 	}
-	assert.Contains(t, c.URL, newShare)
-	assert.Empty(t, h.m.owed)
+	checkDial(t, c, 10, privID, newShare)
+	h.joined(c, 20)
+	assert.Equal(t, []int{10, 12, 13, 14, 20}, h.delivered())
 }
-
-// newPriv is a private channel the portal created after the harness's configs.
-const newPriv = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.f231f9b4a84e3ee57ab206acf67cd39ac734a404"
 
 // textMsgAt builds one legacy text piece published at server time at.
 func textMsgAt(mid string, at time.Time, module, command, params string) []byte {
 	body := fmt.Sprintf(`{"module_id":%q,"command":%q,"params":%s,"extra":{"server_time_unix":%.3f}}`,
 		module, command, params, float64(at.UnixMilli())/1000)
 	return protocol.EncodeText(protocol.TextEnvelope{ID: 1, MID: mid, Channel: "-", Tag: "1", Time: "x", Text: json.RawMessage(body)})
-}
-
-// receiveTimed feeds messages 1..n on gen, message i published at t0 + 10.5 s + i s.
-func receiveTimed(h *harness, gen, n int) {
-	for i := 1; i <= n; i++ {
-		h.m.Frame(gen, textMsgAt(mid(i), t0.Add(10500*time.Millisecond+time.Duration(i)*time.Second), "application", "c", `{}`), false, h.now)
-	}
 }
 
 // TestLateNamedChannelResumesFromItsStart: a config names a private channel the portal created while
@@ -491,16 +522,17 @@ func TestLateNamedChannelResumesFromItsStart(t *testing.T) {
 	gen := h.start(defaultSpec())
 	receiveTimed(h, gen, 11) // message i at t0+10.5s+i
 	expire := textMsgAt(mid(12), t0.Add(22500*time.Millisecond), "pull", "channel_expire", `{"action":"get_config","channel":{"id":"`+privID+`","type":"private"}}`)
-	requireAction[LoadConfig](t, h.m.Frame(gen, expire, false, h.now))
+	requireAction[LoadConfig](t, h.frame(gen, expire))
 	s := defaultSpec()
 	s.private, s.start = newPriv, t0.Add(15*time.Second)
-	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	acts := h.answer(s)
 	requireAction[Disconnect](t, acts)
-	c := requireAction[Connect](t, acts)
-	assert.Contains(t, c.URL, newPriv)
 	// the first message published at or after start − channelStartMargin (t0+14s) is 4 (t0+14.5s):
 	// the one that arrived before it, 3, is where the replay starts
-	assert.Equal(t, mid(3), query(t, c.URL).Get("mid"))
+	c := expectDial(t, acts, 3, newPriv, sharedID)
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(4), msg(13))
+	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13}, h.delivered())
 }
 
 // renewalAfterDrop starts a harness on one-minute channels, receives the timed messages 1..11, lets
@@ -511,8 +543,8 @@ func renewalAfterDrop(t *testing.T) (*harness, cfgSpec) {
 	s.lifetime = time.Minute
 	gen := h.start(s)
 	receiveTimed(h, gen, 11)
-	requireAction[LoadConfig](t, h.advance(h.m.deadlines[tRenew].Sub(h.now)))
-	h.m.Closed(gen, 1006, h.now)
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	h.drop(gen, 1006)
 	return h, s
 }
 
@@ -522,13 +554,9 @@ func TestCatchUpThenLateNamedChannel(t *testing.T) {
 	h, s := renewalAfterDrop(t)
 	next := s
 	next.shared, next.start = newShare, t0.Add(15*time.Second)
-	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(next), h.now))
-	assert.Contains(t, c.URL, url.QueryEscape(sharedID), "the catch-up subscribes the rotated channel")
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"), "the catch-up starts where the old connection got")
-	h.m.Opened(c.Gen, h.now)
-	c = requireAction[Connect](t, h.m.Frame(c.Gen, channelExpireN(12, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"local.app"}}`), false, h.now))
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(3), query(t, c.URL).Get("mid"), "the new channel is joined from before its start")
+	c := expectDial(t, h.answer(next), 11, privID, sharedID) // where the old connection got
+	h.open(c.Gen)
+	expectDial(t, h.frame(c.Gen, expireShared(12)), 3, privID, newShare) // from before the new channel's start
 }
 
 // TestLateNamedChannelOlderThanTheWindow: when every message still remembered is newer than the new
@@ -538,12 +566,14 @@ func TestLateNamedChannelOlderThanTheWindow(t *testing.T) {
 	h := newHarness(t, Options{DedupWindow: 8})
 	gen := h.start(defaultSpec())
 	receiveTimed(h, gen, 11)
-	requireAction[LoadConfig](t, h.m.Frame(gen, channelExpireN(12, `{"action":"get_config","channel":{"id":"`+privID+`","type":"private"}}`), false, h.now))
+	requireAction[LoadConfig](t, h.frame(gen, channelExpireN(12, `{"action":"get_config","channel":{"id":"`+privID+`","type":"private"}}`)))
 	s := defaultSpec()
 	s.private = newPriv // started at t0, before every message
-	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
 	// remembered in arrival order: 5..12; the newer half is 9..12
-	assert.Equal(t, mid(9), query(t, c.URL).Get("mid"))
+	c := expectDial(t, h.answer(s), 9, newPriv, sharedID)
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(10), msg(11), msg(13))
+	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13}, h.delivered())
 }
 
 // TestUnchangedChannelsKeepThePosition: a config whose channels the client already had (only the
@@ -552,78 +582,46 @@ func TestUnchangedChannelsKeepThePosition(t *testing.T) {
 	h, s := renewalAfterDrop(t)
 	next := s
 	next.start = h.now // the same ids renewed: nothing rotated
-	acts := h.m.ConfigLoaded(h.config(next), h.now)
-	for i := 0; i < 60; i++ {
-		if _, ok := find[Connect](acts); ok {
-			break
-		}
-		acts = h.advance(time.Second)
+	acts := h.answer(next)
+	if _, ok := find[Connect](acts); !ok {
+		acts = h.advanceTo("reconnect")
 	}
-	c := requireAction[Connect](t, acts)
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
-}
-
-// expirePrivate is channel_expire of the harness's private channel, as the portal words it for an
-// app (type = the client id, no new_channel).
-func expirePrivate(n int) []byte {
-	return channelExpireN(n, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"local.app"}}`)
-}
-
-// catchUpOwingTwo is rotatedWhileDown followed by a second rotation while the catch-up dials: the
-// private channel, shared by both owed configs, rotates too. owed[0] is {privID, sharedID} waiting
-// for sharedID, owed[1] is {privID, newShare} waiting for privID; the config is {newPriv, newShare}.
-func catchUpOwingTwo(t *testing.T) (*harness, Connect) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	require.True(t, h.m.catchingUp)
-	h.m.reload(false)
-	requireAction[LoadConfig](t, h.m.finish())
-	s := defaultSpec()
-	s.private, s.shared = newPriv, newShare
-	h.m.ConfigLoaded(h.config(s), h.now)
-	require.Len(t, h.m.owed, 2)
-	return h, c
+	expectDial(t, acts, 11, privID, sharedID)
 }
 
 // TestLastWordOnAnEarlierCatchUpSettlesTheNextOne: a catch-up replays every channel of its config,
 // so it can bring the last word of a channel that a later catch-up owes. That notice comes once (a
-// replay of it is a duplicate): the later catch-up must not wait for it again.
+// replay of it is a duplicate): the later catch-up must not wait for it again, and is not dialled.
 func TestLastWordOnAnEarlierCatchUpSettlesTheNextOne(t *testing.T) {
-	h, c := catchUpOwingTwo(t)
-	h.m.Opened(c.Gen, h.now)
-	requireNo[Connect](t, h.m.Frame(c.Gen, expirePrivate(13), false, h.now))
-	require.Len(t, h.m.owed, 1, "the second catch-up is settled")
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(14), false, h.now))
-	assert.Contains(t, next.URL, newPriv, "the newest config is joined at once")
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	assert.Empty(t, h.m.owed)
+	h, c := catchUpOwingTwo(t, t0.Add(2*time.Second)) // after every message: applied at message 10
+	h.open(c.Gen)
+	requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
+	next := expectDial(t, h.frame(c.Gen, expireShared(14)), 10, newPriv, newShare) // the newest config at once
+	h.joined(next, 15)
 }
 
 // TestLastWordFromALaterPositionSettlesNothing: a notice that came on a connection dialled from
-// further on than where a catch-up must start does not vouch for what the channel held before.
+// further on (message 10) than where a catch-up must start (message 3, before newShare's start) does
+// not vouch for what the channel held before: that catch-up still runs.
 func TestLastWordFromALaterPositionSettlesNothing(t *testing.T) {
-	h, c := catchUpOwingTwo(t)
-	h.m.owed[1].mid = mid(9)
-	h.m.Opened(c.Gen, h.now)
-	h.m.Frame(c.Gen, expirePrivate(13), false, h.now)
-	require.Len(t, h.m.owed, 2)
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireShared(14), false, h.now))
-	assert.Contains(t, next.URL, url.QueryEscape(privID), "the second catch-up still runs")
-	assert.Equal(t, mid(9), query(t, next.URL).Get("mid"))
+	h, c := catchUpOwingTwo(t, t0.Add(-5*time.Second))
+	h.open(c.Gen)
+	requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
+	expectDial(t, h.frame(c.Gen, expireShared(14)), 3, privID, newShare)
 }
 
-// TestCatchUpSettledWhileDiallingSwitchesOnOpen: when every channel a catch-up waits for said its
-// last word before the catch-up opened, it switches as soon as it opens.
+// TestCatchUpSettledWhileDiallingSwitchesOnOpen: a catch-up whose replay brings, in the frame that opens it, every
+// rotated channel's last word switches in that same input, without waiting for its bound.
+// (The old form of this test settled the catch-up before its connection opened by calling into the
+// machine; no sequence of inputs reaches that state, since a frame of a dialling connection opens it
+// first.)
 func TestCatchUpSettledWhileDiallingSwitchesOnOpen(t *testing.T) {
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-	h.m.connFrom = mid(10) // as if the notice came on a connection dialled from the catch-up's position
-	h.m.sawLastWord(sharedID)
-	require.Len(t, h.m.owed, 1, "the catch-up under way keeps its entry")
-	h.m.Opened(c.Gen, h.now)
-	acts := h.advance(0)
+	h, c := catchingUp(t)
+	acts := h.frame(c.Gen, msg(12), expireShared(13)) // the replay opens the connection
 	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	assert.Contains(t, requireAction[Connect](t, acts).URL, newShare)
-	assert.Empty(t, h.m.owed)
+	next := expectDial(t, acts, 10, privID, newShare)
+	assert.Equal(t, []int{10, 12}, h.delivered())
+	h.joined(next, 14)
 }
 
 // TestLastWordRememberedAcrossConfigs: a channel whose channel_expire arrived is not caught up on
@@ -631,23 +629,19 @@ func TestCatchUpSettledWhileDiallingSwitchesOnOpen(t *testing.T) {
 func TestLastWordRememberedAcrossConfigs(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
-	h.m.Frame(gen, textMsg(mid(10), "application", "a", `{}`), false, h.now)
-	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(11), false, h.now))
+	h.frame(gen, msg(10))
+	requireAction[LoadConfig](t, h.frame(gen, expirePrivate(11)))
 	// The answer still names the private channel (the portal had not rotated it yet) but a new
 	// shared one; the connection moves to it.
 	s := defaultSpec()
 	s.shared = newShare
-	h.m.ConfigLoaded(h.config(s), h.now)
-	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(12), false, h.now))
-	h.m.Opened(c.Gen, h.now)
-	h.m.Closed(c.Gen, 1006, h.now)
+	h.answer(s)
+	c := expectDial(t, h.frame(gen, expireShared(12)), 10, privID, newShare)
+	h.open(c.Gen)
 	// While disconnected, the private channel is found rotated.
-	h.m.reload(false)
-	requireAction[LoadConfig](t, h.m.finish())
+	refusedUntilReload(h, c.Gen)
 	s.private = newPriv
-	next := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	assert.Contains(t, next.URL, newPriv, "no catch-up: the private channel's last word arrived")
-	assert.Empty(t, h.m.owed)
+	expectDial(t, h.answer(s), 10, newPriv, newShare) // no catch-up: the private channel's last word arrived
 }
 
 // expireSharedFor is channel_expire of the harness's shared channel naming next as its successor,
@@ -661,46 +655,30 @@ func expireSharedFor(n int, next string, start time.Time) []byte {
 // config being switched to no longer holds (the portal rotated it again before the answer). What was
 // sent to it is caught up on through its own id before the new config is joined.
 func TestSkippedSuccessorIsCaughtUpOn(t *testing.T) {
-	const middle = "cccccccccccccccccccccccccccccccc.c231f9b4a84e3ee57ab206acf67cd39ac734a404"
-	h, gen, _ := renewedShared(t) // draining sharedID from mid 10; m.cfg holds newShare
-	c := requireAction[Connect](t, h.m.Frame(gen, expireSharedFor(12, middle, h.now), false, h.now))
-	assert.Contains(t, c.URL, middle, "the skipped successor is caught up on")
-	assert.NotContains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"))
-
-	h.m.Opened(c.Gen, h.now)
-	acts := h.m.Frame(c.Gen, textMsg(mid(13), "application", "on the successor", `{}`), false, h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1)
-	expireMiddle := channelExpireN(14, `{"action":"reconnect","channel":{"id":"`+middle+`","type":"local.app"}}`)
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireMiddle, false, h.now))
-	assert.Contains(t, next.URL, newShare)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	assert.Empty(t, h.m.owed)
+	h, gen, _ := renewedShared(t) // draining sharedID from mid 10; the config holds newShare
+	c := expectDial(t, h.frame(gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
+	next := expectDial(t, h.catchUp(c, 13, expireChannel(14, middle)), 10, privID, newShare)
+	h.joined(next, 15)
+	assert.Equal(t, []int{10, 11, 13, 15}, h.delivered())
 }
 
 // TestNamedSuccessorInTheNewConfigNeedsNoCatchUp: when the successor the notice names is the new
 // config's own channel, the switch goes straight to it.
 func TestNamedSuccessorInTheNewConfigNeedsNoCatchUp(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	c := requireAction[Connect](t, h.m.Frame(gen, expireSharedFor(12, newShare, h.now), false, h.now))
-	assert.Contains(t, c.URL, newShare)
-	assert.Empty(t, h.m.owed)
+	c := expectDial(t, h.frame(gen, expireSharedFor(12, newShare, h.now)), 10, privID, newShare)
+	h.joined(c, 13)
 }
 
 // TestSkippedSuccessorDuringACatchUp: a catch-up that learns of a skipped successor catches up on it
 // next, then joins the new config.
 func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
-	const middle = "cccccccccccccccccccccccccccccccc.c231f9b4a84e3ee57ab206acf67cd39ac734a404"
-	h, c := rotatedWhileDown(t, Options{}, defaultSpec()) // catching up on sharedID; m.cfg holds newShare
-	h.m.Opened(c.Gen, h.now)
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, expireSharedFor(12, middle, h.now), false, h.now))
-	assert.Contains(t, next.URL, middle)
-	assert.Equal(t, mid(10), query(t, next.URL).Get("mid"))
-	h.m.Opened(next.Gen, h.now)
-	expireMiddle := channelExpireN(13, `{"action":"reconnect","channel":{"id":"`+middle+`","type":"local.app"}}`)
-	last := requireAction[Connect](t, h.m.Frame(next.Gen, expireMiddle, false, h.now))
-	assert.Contains(t, last.URL, newShare)
-	assert.Empty(t, h.m.owed)
+	h, c := catchingUp(t) // catching up on sharedID; the config holds newShare
+	h.open(c.Gen)
+	next := expectDial(t, h.frame(c.Gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
+	h.open(next.Gen)
+	last := expectDial(t, h.frame(next.Gen, expireChannel(13, middle)), 10, privID, newShare)
+	h.joined(last, 14)
 }
 
 // nearBothEnds starts a harness whose channels both end a minute after t0, lets message 10 arrive
@@ -711,7 +689,7 @@ func nearBothEnds(t *testing.T) (*harness, int, []Action) {
 	h.advance(59 * time.Second)
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:59+00:00","end":"2026-11-24T03:01:59+00:00","type":"shared"}}`
-	return h, gen, h.m.Frame(gen, channelExpireN(11, params), false, h.now)
+	return h, gen, h.frame(gen, channelExpireN(11, params))
 }
 
 // expirePrivateFor is the private channel's channel_expire naming newPriv as its successor.
@@ -729,23 +707,20 @@ func TestInPlaceSwitchWaitsForTheOtherChannelEndingToo(t *testing.T) {
 	requireNo[Disconnect](t, acts)
 	requireNo[Connect](t, acts)
 	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the successor is taken at once")
-	assert.Contains(t, h.m.Timers(h.now), "switch")
 	assert.Equal(t, StatusOnline, h.m.Status())
+	h.quiet(time.Second)
 
-	acts = h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the private channel's messages still arrive")
-	acts = h.m.Frame(gen, expirePrivateFor(13), false, h.now)
+	h.frame(gen, msg(12)) // the private channel's messages still arrive
+	acts = h.frame(gen, expirePrivateFor(13))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := requireAction[Connect](t, acts)
-	q := query(t, c.URL)
-	assert.Equal(t, newPriv+"/"+newShare, q.Get("CHANNEL_ID"))
-	assert.Equal(t, mid(11), q.Get("mid"), "from the shared notice: the new shared channel's messages came after it")
+	// from the shared notice: the new shared channel's messages came after it
+	c := expectDial(t, acts, 11, newPriv, newShare)
 	assert.EqualValues(t, 2, h.m.Stats().Renewals)
-	assert.Empty(t, h.m.owed)
 
-	h.m.Opened(c.Gen, h.now)
-	acts = h.m.Frame(c.Gen, append(textMsg(mid(12), "application", "private", `{}`), textMsg(mid(14), "application", "shared", `{}`)...), false, h.now)
-	assert.Len(t, messagesOf(eventsOf(t, acts)), 1, "the overlap is skipped")
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(12), msg(14))
+	assert.Equal(t, []int{10, 12, 14}, h.delivered(), "the overlap is skipped")
+	h.expectRedial(c.Gen, newPriv, newShare)
 }
 
 // TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord: the other channel's channel_expire in an
@@ -753,50 +728,44 @@ func TestInPlaceSwitchWaitsForTheOtherChannelEndingToo(t *testing.T) {
 // makes the switch, from where the wait began.
 func TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
-	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
-	acts := h.m.Frame(gen, expirePrivate(13), false, h.now)
+	h.frame(gen, msg(12))
+	acts := h.frame(gen, expirePrivate(13))
 	requireAction[LoadConfig](t, acts)
 	requireNo[Disconnect](t, acts)
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	h.quiet(time.Second) // the answer, not a timer, makes the switch
 	s := defaultSpec()
 	s.lifetime = time.Minute
 	s.private, s.shared, s.start = newPriv, newShare, h.now
-	acts = h.m.ConfigLoaded(h.config(s), h.now)
+	acts = h.answer(s)
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := requireAction[Connect](t, acts)
-	assert.Equal(t, newPriv+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
-	assert.Empty(t, h.m.owed)
+	c := expectDial(t, acts, 11, newPriv, newShare)
+	h.joined(c, 14)
 }
 
 // TestInPlaceSwitchWaitsNoLongerThanTheRenewal: without the other channel's channel_expire, the
 // switch happens switchDrainTimeout after the renewal due for that channel, with the channel kept.
 func TestInPlaceSwitchWaitsNoLongerThanTheRenewal(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
-	wait := h.m.deadlines[tSwitch].Sub(h.now)
-	assert.Equal(t, h.m.deadlines[tRenew].Sub(h.now)+switchDrainTimeout, wait)
-	h.m.reload(false) // the renewal, answered with the same private channel
-	h.m.finish()
-	h.m.ConfigLoaded(h.m.Config(), h.now)
-	requireNo[Disconnect](t, h.advance(wait-time.Millisecond))
-	acts := h.advance(time.Millisecond)
-	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := requireAction[Connect](t, acts)
-	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+	switchAt := h.deadline("renew").Add(switchDrainTimeout)
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	s := defaultSpec() // the renewal, answered with the same private channel
+	s.lifetime = time.Minute
+	s.shared, s.start = newShare, t0.Add(59*time.Second)
+	requireNo[Disconnect](t, h.answer(s))
+	expectDial(t, h.replacedAt(switchAt, gen), 11, privID, newShare)
 }
 
 // TestInPlaceSwitchWaitEndsWithTheConnection: a connection lost while waiting for the other channel
 // is replaced by one with the config in use, which still holds that channel: nothing is owed.
 func TestInPlaceSwitchWaitEndsWithTheConnection(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
-	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
-	h.m.Closed(gen, 1006, h.now)
-	assert.Empty(t, h.m.owed)
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
-	c := requireAction[Connect](t, h.advance(time.Second))
-	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+	h.frame(gen, msg(12))
+	h.drop(gen, 1006)
+	acts := h.advance(time.Second)
+	require.Len(t, all[Connect](acts), 1)
+	c := expectDial(t, acts, 11, privID, newShare)
+	h.open(c.Gen)
+	h.quiet(switchDrainTimeout)
 }
 
 // TestInPlaceSwitchWhenTheOtherChannelLivesOn: far from the other channel's end, the connection is
@@ -806,9 +775,10 @@ func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
 	h.advance(57 * time.Second)
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:57+00:00","end":"2026-11-24T03:01:57+00:00","type":"shared"}}`
-	acts := h.m.Frame(gen, channelExpireN(11, params), false, h.now)
+	acts := h.frame(gen, channelExpireN(11, params))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	assert.NotContains(t, h.m.Timers(h.now), "switch")
+	requireNo[Connect](t, acts)
+	expectDial(t, h.advance(time.Second), 11, privID, newShare)
 }
 
 // TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer: the private channel said its last
@@ -817,17 +787,15 @@ func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
 // asked for.
 func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.T) {
 	h, s, gen := minuteChannels(t)
-	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(11), false, h.now))
+	requireAction[LoadConfig](t, h.frame(gen, expirePrivate(11)))
 	params := `{"action":"reconnect","channel":{"id":"` + sharedID + `","type":"shared"},"new_channel":{"id":"` + newShare +
 		`","start":"2026-11-24T03:00:00+00:00","end":"2026-11-24T03:01:00+00:00","type":"shared"}}`
-	acts := h.m.Frame(gen, channelExpireN(12, params), false, h.now)
+	acts := h.frame(gen, channelExpireN(12, params))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
 	requireNo[Connect](t, acts)
-	requireNo[Connect](t, h.advance(time.Second))
+	h.quiet(time.Second)
 	s.private, s.shared = newPriv, newShare
-	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	assert.Equal(t, newPriv+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"))
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from where the reload was asked for")
+	expectDial(t, h.answer(s), 10, newPriv, newShare)
 }
 
 // TestInPlaceSuccessorRotatedBeforeItWasJoined: while the connection is kept for the private
@@ -835,23 +803,20 @@ func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.
 // config answer names successors of both. The shared channel taken in place was never subscribed by
 // any connection, so it is caught up on, from before it started, before the newest channels.
 func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
-	const newest = "dddddddddddddddddddddddddddddddd.d231f9b4a84e3ee57ab206acf67cd39ac734a404"
 	h, gen, _ := nearBothEnds(t)
-	h.m.Frame(gen, textMsg(mid(12), "application", "private", `{}`), false, h.now)
-	requireAction[LoadConfig](t, h.m.Frame(gen, expirePrivate(13), false, h.now))
+	h.frame(gen, msg(12))
+	requireAction[LoadConfig](t, h.frame(gen, expirePrivate(13)))
 	s := defaultSpec()
 	s.lifetime = time.Minute
 	s.private, s.shared, s.start = newPriv, newest, h.now
-	acts := h.m.ConfigLoaded(h.config(s), h.now)
+	acts := h.answer(s)
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen, "the kept connection holds nothing to wait for")
-	c := requireAction[Connect](t, acts)
-	assert.Equal(t, privID+"/"+newShare, query(t, c.URL).Get("CHANNEL_ID"), "a catch-up of the shared channel never joined")
-	assert.Equal(t, mid(11), query(t, c.URL).Get("mid"))
+	c := expectDial(t, acts, 11, privID, newShare) // a catch-up of the shared channel never joined
 
-	h.m.Opened(c.Gen, h.now)
-	next := requireAction[Connect](t, h.m.Frame(c.Gen, channelExpireN(15, `{"action":"reconnect","channel":{"id":"`+newShare+`","type":"local.app"}}`), false, h.now))
-	assert.Equal(t, newPriv+"/"+newest, query(t, next.URL).Get("CHANNEL_ID"))
-	assert.Equal(t, mid(11), query(t, next.URL).Get("mid"))
+	next := expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 11, newPriv, newest)
+	h.open(next.Gen)
+	h.frame(next.Gen, msg(16))
+	assert.Equal(t, []int{10, 12, 14, 16}, h.delivered())
 }
 
 // TestCatchUpLostAtOnceIsTriedAgain: a catch-up connection that opens and ends at once without a
@@ -864,37 +829,33 @@ func TestCatchUpLostAtOnceIsTriedAgain(t *testing.T) {
 		again bool
 	}{{1006, true}, {CloseWrongChannel, false}} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
-			h, c := rotatedWhileDown(t, Options{}, defaultSpec())
-			h.m.Opened(c.Gen, h.now)
-			next := requireAction[Connect](t, h.m.Closed(c.Gen, tc.code, h.now))
-			require.Contains(t, next.URL, newShare)
-			acts := h.m.Opened(next.Gen, h.now)
+			h, c := catchingUp(t)
+			h.open(c.Gen)
+			next := expectDial(t, h.drop(c.Gen, tc.code), 10, privID, newShare)
+			acts := h.open(next.Gen)
 			if !tc.again {
 				requireNo[Disconnect](t, acts)
-				assert.Empty(t, h.m.owed)
+				h.joined(next, 11)
 				return
 			}
-			retry := requireAction[Connect](t, acts)
-			assert.Contains(t, retry.URL, url.QueryEscape(sharedID), "the catch-up is dialled once more")
-			assert.Equal(t, mid(10), query(t, retry.URL).Get("mid"))
+			assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen)
+			expectDial(t, acts, 10, privID, sharedID) // the catch-up is dialled once more
 		})
 	}
 }
 
-// TestPositionTakenBeforeAnyMessage: a reload asked for before anything arrived has no resume
+// TestPositionTakenBeforeAnyMessage: a renewal asked for before anything arrived has no resume
 // position, which a server takes as "replay nothing". The first message that arrives afterwards
 // stands in for it, so the connection after the switch replays what followed that message.
 func TestPositionTakenBeforeAnyMessage(t *testing.T) {
 	h := newHarness(t, Options{})
-	gen := h.start(defaultSpec())
-	h.m.reload(false)
-	requireAction[LoadConfig](t, h.m.finish())
-	h.m.Frame(gen, textMsg(mid(10), "application", "first", `{}`), false, h.now)
-	h.m.Frame(gen, textMsg(mid(11), "application", "second", `{}`), false, h.now)
 	s := defaultSpec()
-	s.shared = newShare
-	requireNo[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	c := requireAction[Connect](t, h.m.Frame(gen, expireShared(12), false, h.now))
-	assert.Contains(t, c.URL, newShare)
-	assert.Equal(t, mid(10), query(t, c.URL).Get("mid"), "from the first message after the reload was asked for")
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	requireAction[LoadConfig](t, h.advanceTo("renew"))
+	h.frame(gen, msg(10))
+	h.frame(gen, msg(11))
+	s.start, s.shared = h.now, newShare
+	requireNo[Connect](t, h.answer(s))
+	expectDial(t, h.frame(gen, expireShared(12)), 10, privID, newShare)
 }
