@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -42,6 +43,15 @@ type Resume struct {
 // repeats is sent once. Whether long polling suits the server is for the caller to decide
 // (LongPollingAllowed); the URL is built all the same.
 func (c *Config) ConnectionURL(t Transport, secure bool, r Resume) (string, error) {
+	return c.ConnectionURLFor(t, secure, r, c.ChannelIDs())
+}
+
+// ConnectionURLFor is ConnectionURL with the channels to subscribe named by the caller: ids are signed
+// channel ids, joined in their order into CHANNEL_ID (a repeated one is sent once), which lets one
+// connection read channels of several configs of the same server (docs/protocol.md §21.3: a push
+// server subscribes every channel of the list). With a JWT the token names the channels and ids are
+// not sent.
+func (c *Config) ConnectionURLFor(t Transport, secure bool, r Resume, ids []string) (string, error) {
 	base, key := c.Server.WebSocket, "server.websocket"
 	switch {
 	case t == TransportWebSocket && secure:
@@ -61,11 +71,11 @@ func (c *Config) ConnectionURL(t Transport, secure bool, r Resume) (string, erro
 	if c.JWT != "" {
 		q.add("token", c.JWT)
 	} else {
-		ids, err := c.channelIDs()
+		joined, err := joinChannelIDs(ids)
 		if err != nil {
 			return "", fmt.Errorf("failed to build the %s URL: %w", t, err)
 		}
-		q.add("CHANNEL_ID", ids)
+		q.add("CHANNEL_ID", joined)
 	}
 	switch c.Wire() {
 	case WireJSONRPC:
@@ -101,7 +111,7 @@ func (c *Config) PublicationURL(secure bool) (string, error) {
 	if secure && !secureScheme(base) {
 		return "", fmt.Errorf("failed to build the publication URL: %s is not an https:// URL: %w", key, ErrInsecureURL)
 	}
-	ids, err := c.channelIDs()
+	ids, err := joinChannelIDs(c.ChannelIDs())
 	if err != nil {
 		return "", fmt.Errorf("failed to build the publication URL: %w", err)
 	}
@@ -116,25 +126,35 @@ func secureScheme(raw string) bool {
 	return strings.HasPrefix(lower, "wss://") || strings.HasPrefix(lower, "https://")
 }
 
-// channelIDs joins the private then the shared signed id with "/", skipping empty and repeated ids.
-func (c *Config) channelIDs() (string, error) {
+// ChannelIDs returns the config's signed channel ids, the private one first, then the shared one;
+// empty ids are left out.
+func (c *Config) ChannelIDs() []string {
 	var ids []string
 	for _, ch := range []*Channel{c.Channels.Private, c.Channels.Shared} {
-		if ch == nil || ch.ID == "" {
+		if ch != nil && ch.ID != "" {
+			ids = append(ids, ch.ID)
+		}
+	}
+	return ids
+}
+
+// joinChannelIDs joins signed channel ids with "/", skipping empty and repeated ids; an id holding
+// "/" would split into two and is refused.
+func joinChannelIDs(ids []string) (string, error) {
+	var out []string
+	for _, id := range ids {
+		if id == "" || slices.Contains(out, id) {
 			continue
 		}
-		if strings.Contains(ch.ID, "/") {
+		if strings.Contains(id, "/") {
 			return "", &ConfigError{Field: "channels", Reason: `a channel id contains "/"`}
 		}
-		if len(ids) == 1 && ids[0] == ch.ID {
-			continue
-		}
-		ids = append(ids, ch.ID)
+		out = append(out, id)
 	}
-	if len(ids) == 0 {
+	if len(out) == 0 {
 		return "", ErrNoChannels
 	}
-	return strings.Join(ids, "/"), nil
+	return strings.Join(out, "/"), nil
 }
 
 // query is an ordered list of encoded key=value pairs.

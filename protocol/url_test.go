@@ -79,6 +79,34 @@ func TestConnectionURLSpecExamples(t *testing.T) {
 	}
 }
 
+// TestConnectionURLFor checks the channel list a caller names: in its order, each id once, the
+// config's own channels not added, a token (version 5) sending none, and a bad or empty list refused.
+func TestConnectionURLFor(t *testing.T) {
+	t.Parallel()
+	c := mustParse(t, "v4_personal_bare.json")
+	assert.Equal(t, []string{testPrivateID, testSharedID}, c.ChannelIDs())
+	const rotated = "ffffffffffffffffffffffffffffffff.f231f9b4a84e3ee57ab206acf67cd39ac734a404"
+	got, err := c.ConnectionURLFor(TransportWebSocket, true, Resume{MID: "17472078000000000000004711"},
+		[]string{testPrivateID, rotated, testPrivateID, ""})
+	require.NoError(t, err)
+	u, err := url.Parse(got)
+	require.NoError(t, err)
+	assert.Equal(t, testPrivateID+"/"+rotated, u.Query().Get("CHANNEL_ID"))
+	assert.Equal(t, "17472078000000000000004711", u.Query().Get("mid"))
+
+	_, err = c.ConnectionURLFor(TransportWebSocket, true, Resume{}, nil)
+	require.ErrorIs(t, err, ErrNoChannels)
+	_, err = c.ConnectionURLFor(TransportWebSocket, true, Resume{}, []string{"a/b"})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+
+	v5 := mustParse(t, "v5_jwt.json")
+	got, err = v5.ConnectionURLFor(TransportWebSocket, true, Resume{}, []string{rotated})
+	require.NoError(t, err)
+	assert.NotContains(t, got, "CHANNEL_ID", "the token names the channels")
+	assert.Contains(t, got, "token="+testJWT)
+}
+
 func TestConnectionURLBranches(t *testing.T) {
 	t.Parallel()
 	v4 := func(edit func(c *Config)) *Config {
