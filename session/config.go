@@ -11,66 +11,45 @@ import (
 // one keeps the live connection. Renewal is scheduled from the new config's earliest expiry.
 func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	m.begin(now)
-	if !m.running || !m.loading {
+	connect, again, ok := m.loadEnded()
+	if !ok {
 		return m.finish()
 	}
-	m.loading = false
-	connect := m.loadConnect
-	m.loadConnect = false
-	again := m.loadAgain
-	m.loadAgain = false
 	m.stats.ConfigLoads++
 
-	old, oldFrom := m.cfg, m.cfgFrom
+	old := m.cfg
 	if old != nil {
 		cfg = keepNewerChannels(old, cfg)
 	}
 	changed := old == nil || identity(old) != identity(cfg)
 	m.cfg = cfg
-	if !m.transportSet || !m.transportUsable(m.transport) {
+	if !m.transport.chosen || !m.transportUsable(m.transport.current) {
 		t, ok := m.pickTransport()
 		if !ok {
 			m.fail(ErrNoTransport)
 			return m.finish()
 		}
-		m.transport, m.transportSet = t, true
+		m.transport.current, m.transport.chosen = t, true
 	}
+	m.take(cfg)
 	if old != nil && changed {
 		m.stats.Renewals++
 		m.logf("config renewed")
-		// Message ids are global across channels. While the config was loading, newer ids kept
-		// arriving on the channels that did not change, overtaking messages already sent to the
-		// rotated ones; resuming from the newest id would skip those. Resume from where the first
-		// reload was asked for instead: the replay overlap is skipped by the de-duplication window.
-		m.resume.MID = m.floor
-	}
-	if changed {
-		m.setCfgFrom(old, cfg)
-	}
-	if !again {
-		m.floorSet = false
 	}
 	m.scheduleRenewal()
 	m.set(tSafety, m.t.SafetyTick)
 
 	switch {
-	case m.conn == connNone && (changed || connect || !m.pending(tReconnect)):
-		if old != nil && changed {
-			// Rotated while no connection was open: what the old channels still hold is owed.
-			m.owe(old, m.rotated(old, cfg), m.leftAt(old, oldFrom))
-		}
+	case m.conn.state == connNone && (changed || connect || !m.pending(tReconnect)):
 		m.connect()
-	case m.conn != connNone && changed:
-		m.switchConnection(old, cfg, oldFrom)
-	}
-	if changed {
-		m.forgetLastWords()
+	case m.conn.state != connNone && changed:
+		m.reconcile(0)
 	}
 	if again && m.running {
 		// This answer may predate what asked for the second load (a channel_expire arriving while
-		// the load was in flight): ask once more, keeping the resume floor. The answer is applied all
-		// the same: channels it holds that have rotated since may still carry messages for this
-		// client, and the switch drains or catches up on them.
+		// the load was in flight): ask once more. The answer is applied all the same: channels it
+		// holds that have rotated since may still carry messages for this client, which the ledger
+		// reads until their last word.
 		m.reload(false)
 	}
 	return m.finish()
@@ -82,13 +61,10 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 // backoff while the live connection, if any, keeps running.
 func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 	m.begin(now)
-	if !m.running || !m.loading {
+	connect, _, ok := m.loadEnded()
+	if !ok {
 		return m.finish()
 	}
-	m.loading = false
-	connect := m.loadConnect
-	m.loadConnect = false
-	m.loadAgain = false
 	m.stats.LastError = err.Error()
 	if m.starting {
 		m.fail(err)
@@ -103,22 +79,30 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 	return m.finish()
 }
 
+// loadEnded closes the config load under way and returns what was asked of its answer: connect (the
+// caller has no live connection to keep) and again (another load was asked for meanwhile). ok is
+// false when no load was under way, or the machine was stopped: the answer is then dropped.
+func (m *Machine) loadEnded() (connect, again, ok bool) {
+	if !m.running || !m.load.loading {
+		return false, false, false
+	}
+	connect, again = m.load.connect, m.load.again
+	m.load.loading, m.load.connect, m.load.again = false, false, false
+	return connect, again, true
+}
+
 // reload asks for the config now. connect tells whether to connect when it arrives even if it is
 // unchanged (the caller has no live connection to keep).
 //
 // A reload asked for while one is in flight is not dropped: the answer on its way may predate the
-// reason for the new request, so another load follows it. The resume floor is the position when the
-// first of them was asked for, kept until a config answer arrives with nothing more to ask.
+// reason for the new request, so another load follows it.
 func (m *Machine) reload(connect bool) {
-	if !m.floorSet {
-		m.floor, m.floorSet = m.resume.MID, true
-	}
-	if m.loading {
-		m.loadConnect = m.loadConnect || connect
-		m.loadAgain = true
+	if m.load.loading {
+		m.load.connect = m.load.connect || connect
+		m.load.again = true
 		return
 	}
-	m.loading, m.loadConnect = true, connect
+	m.load.loading, m.load.connect = true, connect
 	m.clear(tReload)
 	m.emit(LoadConfig{})
 }
@@ -126,10 +110,10 @@ func (m *Machine) reload(connect bool) {
 // delayedReload schedules a reload after d, keeping an earlier one if already scheduled.
 func (m *Machine) delayedReload(d time.Duration, connect bool) {
 	at := m.now.Add(d)
-	if !m.pending(tReload) || at.Before(m.deadlines[tReload]) {
-		m.deadlines[tReload] = at
+	if !m.pending(tReload) || at.Before(m.timers.at[tReload]) {
+		m.timers.at[tReload] = at
 	}
-	m.reloadConnect = m.reloadConnect || connect
+	m.load.delayedConnect = m.load.delayedConnect || connect
 }
 
 // scheduleRenewal arms the renewal timer from the config's expiries, in server time:
@@ -182,9 +166,9 @@ func (m *Machine) scheduleRenewal() {
 			at = retry
 		}
 	} else {
-		m.reloadRetries = 0
+		m.load.retries = 0
 	}
-	m.deadlines[tRenew] = at
+	m.timers.at[tRenew] = at
 }
 
 // channelEnd is the earliest channel end of the config, or zero.
@@ -200,11 +184,11 @@ func (m *Machine) channelEnd() time.Time {
 
 // renewRetryDelay is the next delay from Timing.RenewRetry, never longer than the channel lifetime.
 func (m *Machine) renewRetryDelay() time.Duration {
-	i := m.reloadRetries
+	i := m.load.retries
 	if i >= len(m.t.RenewRetry) {
 		i = len(m.t.RenewRetry) - 1
 	}
-	m.reloadRetries++
+	m.load.retries++
 	d := time.Second
 	if i >= 0 {
 		d = m.t.RenewRetry[i]

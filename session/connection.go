@@ -59,60 +59,63 @@ func (m *Machine) pickTransport() (protocol.Transport, bool) {
 	return 0, false
 }
 
-// connect opens a new connection with the current config and resume position.
+// connect opens a new connection reading what the ledger plans, from the oldest position among them.
+// While a channel of the config in use has said its last word and the answer naming its successor is
+// on its way, the connection waits for that answer.
 func (m *Machine) connect() {
 	m.clear(tReconnect)
 	if m.cfg == nil {
 		m.reload(true)
 		return
 	}
-	if m.conn != connNone {
+	if m.conn.state != connNone {
 		m.disconnect(CloseConfigReplaced, "reconnect")
 	}
-	dial := m.dialConfig()
-	if dial == m.cfg && m.connCfg != m.cfg {
-		// The first connection with this config: its channels may hold messages from where it was
-		// applied, though connections with older configs (a drain, a catch-up) moved the position since.
-		m.resume.MID = m.earlier(m.resume.MID, m.cfgFrom)
+	if m.load.loading && m.liveSpent() {
+		m.load.connect = true
+		m.logf("connecting once the config answer on its way arrives")
+		return
 	}
-	m.connCfg, m.connMID, m.connFrom = dial, m.resume.MID, m.resume.MID
-	url, err := dial.ConnectionURL(m.transport, m.opts.Secure, m.resume)
+	cfg, dial := m.plan()
+	resume := m.resume
+	resume.MID = m.dialFrom(dial)
+	url, err := cfg.ConnectionURLFor(m.transport.current, m.opts.Secure, resume, dialIDs(cfg, dial))
 	if err != nil {
 		m.fail(err)
 		return
 	}
-	m.gen++
-	m.conn = connConnecting
-	m.attemptAtOpen = m.attempt
-	m.attempt++
+	m.conn.cfg, m.conn.carried = cfg, dial
+	m.conn.gen++
+	m.conn.state = connConnecting
+	m.conn.attemptAtOpen = m.conn.attempt
+	m.conn.attempt++
 	m.stats.Connects++
 	if m.online {
 		m.stats.Reconnects++
 	}
 	m.setStatus(StatusConnect)
-	m.logf("connecting by %s (%s), attempt %d: %s", m.transport, dial.Wire(), m.attempt, protocol.RedactURL(url))
-	m.emit(Connect{Gen: m.gen, Transport: m.transport, Wire: dial.Wire(), URL: url})
-	if m.transport == protocol.TransportLongPolling {
+	m.logf("connecting by %s (%s), attempt %d, %d channel(s): %s", m.transport.current, cfg.Wire(), m.conn.attempt, len(dial), protocol.RedactURL(url))
+	m.emit(Connect{Gen: m.conn.gen, Transport: m.transport.current, Wire: cfg.Wire(), URL: url})
+	if m.transport.current == protocol.TransportLongPolling {
 		m.set(tLongPollOpen, m.t.LongPollOpen)
 	}
 }
 
 // disconnect closes the current connection, if any; its later events are ignored.
 func (m *Machine) disconnect(code int, reason string) {
-	m.endDrain()
-	if m.conn == connNone {
+	if m.conn.state == connNone {
 		return
 	}
-	m.emit(Disconnect{Gen: m.gen, Code: code, Reason: reason})
-	m.conn = connNone
-	m.catchingUp = false
-	m.gen++
+	m.emit(Disconnect{Gen: m.conn.gen, Code: code, Reason: reason})
+	m.conn.state = connNone
+	m.leaveCarried()
+	m.conn.gen++
 	m.clear(tWatchdog)
 	m.clear(tLongPollOpen)
 }
 
 func (m *Machine) scheduleReconnect() {
-	base := m.t.backoffBase(m.attempt)
+	base := m.t.backoffBase(m.conn.attempt)
 	d := base + time.Duration(m.rand()*m.t.BackoffJitter*float64(base))
 	m.scheduleReconnectIn(d)
 }
@@ -125,35 +128,35 @@ func (m *Machine) scheduleReconnectIn(d time.Duration) {
 // Opened feeds a successful open of connection gen.
 func (m *Machine) Opened(gen int, now time.Time) []Action {
 	m.begin(now)
-	if gen == m.gen && m.conn == connConnecting {
+	if gen == m.conn.gen && m.conn.state == connConnecting {
 		m.markOpen()
 	}
 	return m.finish()
 }
 
 func (m *Machine) markOpen() {
-	m.conn = connOpen
-	m.openedAt = m.now
-	m.connFrames = 0
-	m.attempt = 0
+	m.conn.state = connOpen
+	m.conn.openedAt = m.now
+	m.conn.frames = 0
+	m.conn.attempt = 0
 	m.clear(tLongPollOpen)
-	if m.transport == protocol.TransportWebSocket {
-		m.wsFailures = 0
+	if m.transport.current == protocol.TransportWebSocket {
+		m.transport.wsFailures = 0
 		m.clear(tRestoreWS)
 	} else {
-		m.lpFailures, m.fellBack = 0, false
+		m.transport.lpFailures, m.transport.fellBack = 0, false
 	}
-	if m.transport == protocol.TransportLongPolling && !m.pending(tRestoreWS) && !m.opts.DisableWebSocket && m.transportUsable(protocol.TransportWebSocket) {
+	if m.transport.current == protocol.TransportLongPolling && !m.pending(tRestoreWS) && !m.opts.DisableWebSocket && m.transportUsable(protocol.TransportWebSocket) {
 		m.set(tRestoreWS, m.t.RestoreWebSocket)
 	}
 	if m.cfg.Wire() == protocol.WireJSONRPC {
 		m.set(tWatchdog, m.t.FirstPingTimeout)
 	}
-	if m.openedForSwitch() {
+	if m.openedCarrying() {
 		return
 	}
 	m.setStatus(StatusOnline)
-	m.logf("online by %s", m.transport)
+	m.logf("online by %s", m.transport.current)
 	m.online = true
 	if m.starting {
 		m.starting = false
@@ -166,7 +169,7 @@ func (m *Machine) markOpen() {
 // none, as a browser does for a refused handshake).
 func (m *Machine) Closed(gen int, code int, now time.Time) []Action {
 	m.begin(now)
-	if gen != m.gen || m.conn == connNone {
+	if gen != m.conn.gen || m.conn.state == connNone {
 		return m.finish()
 	}
 	m.closed(code)
@@ -174,13 +177,11 @@ func (m *Machine) Closed(gen int, code int, now time.Time) []Action {
 }
 
 func (m *Machine) closed(code int) {
-	m.endDrain()
-	catchUp := m.catchingUp
-	m.catchingUp = false
-	wasOpen := m.conn == connOpen
-	short := wasOpen && m.connFrames == 0 && m.now.Sub(m.openedAt) < m.t.ShortLived
-	m.conn = connNone
-	m.gen++
+	wasOpen := m.conn.state == connOpen
+	short := wasOpen && m.conn.frames == 0 && m.now.Sub(m.conn.openedAt) < m.t.ShortLived
+	refusedRotated := m.closedCarrying(wasOpen, short, code)
+	m.conn.state = connNone
+	m.conn.gen++
 	m.clear(tWatchdog)
 	m.clear(tLongPollOpen)
 	m.stats.LastCloseCode = code
@@ -193,17 +194,12 @@ func (m *Machine) closed(code int) {
 		// A close right after the open, before anything arrived, is how a browser sees a server
 		// that accepts and then rejects the channel (its close code is not visible there): treat it
 		// like a refused handshake, and do not let the open reset the backoff.
-		m.attempt = m.attemptAtOpen + 1
+		m.conn.attempt = m.conn.attemptAtOpen + 1
 	}
-	if catchUp && len(m.owed) > 0 && (!wasOpen || short || code == CloseWrongChannel) {
-		// The server refused the rotated ids (or is down): the new config is dialled at once, and a
-		// catch-up is tried again with the next reconnect if that fails too.
-		m.logf("the catch-up connection did not open: connecting with the new config")
-		m.owed[0].skip = true
-		// Only a close code says the server refused the ids; a dial that failed, or a connection
-		// that ended at once without one, may as well have met a server going down or a dropped
-		// network.
-		m.owed[0].unheard = code != CloseWrongChannel
+	if refusedRotated {
+		// A server that refuses rotated ids (or is down): the dial is made again at once without them,
+		// and they are tried once more when a connection opens (openedCarrying).
+		m.logf("a dial carrying rotated channels did not open: dialling without them")
 		m.connect()
 		return
 	}
@@ -212,34 +208,34 @@ func (m *Machine) closed(code int) {
 		return
 	}
 	if !wasOpen || short {
-		m.refused++
-		if m.transport == protocol.TransportWebSocket {
-			m.wsFailures++
+		m.conn.refused++
+		if m.transport.current == protocol.TransportWebSocket {
+			m.transport.wsFailures++
 		}
 		// A browser reports a handshake refused for a stale channel id (HTTP 400) only as a failed
 		// dial, so repeated refusals reload the config before the next attempt.
-		if m.refused == 2 || (m.refused > 2 && m.refused%4 == 2) {
+		if m.conn.refused == 2 || (m.conn.refused > 2 && m.conn.refused%4 == 2) {
 			m.reload(false)
 		}
 	} else {
-		m.refused = 0
+		m.conn.refused = 0
 	}
-	if m.transport == protocol.TransportWebSocket && m.wsFailures >= wsFailuresBeforeLongPolling &&
+	if m.transport.current == protocol.TransportWebSocket && m.transport.wsFailures >= wsFailuresBeforeLongPolling &&
 		m.transportUsable(protocol.TransportLongPolling) {
-		m.logf("websocket failed %d times in a row, falling back to long polling", m.wsFailures)
-		m.transport = protocol.TransportLongPolling
-		m.wsFailures = 0
-		m.lpFailures = 0
-		m.fellBack = true
+		m.logf("websocket failed %d times in a row, falling back to long polling", m.transport.wsFailures)
+		m.transport.current = protocol.TransportLongPolling
+		m.transport.wsFailures = 0
+		m.transport.lpFailures = 0
+		m.transport.fellBack = true
 		m.scheduleReconnectIn(longPollFallbackDelay)
 		return
 	}
-	if m.transport == protocol.TransportLongPolling && m.fellBack && !wasOpen {
-		m.lpFailures++
-		if m.lpFailures >= lpFailuresBeforeWebSocket && m.transportUsable(protocol.TransportWebSocket) {
+	if m.transport.current == protocol.TransportLongPolling && m.transport.fellBack && !wasOpen {
+		m.transport.lpFailures++
+		if m.transport.lpFailures >= lpFailuresBeforeWebSocket && m.transportUsable(protocol.TransportWebSocket) {
 			m.logf("long polling does not answer either, trying websocket again")
-			m.transport = protocol.TransportWebSocket
-			m.fellBack = false
+			m.transport.current = protocol.TransportWebSocket
+			m.transport.fellBack = false
 		}
 	}
 	m.scheduleReconnect()
@@ -250,14 +246,14 @@ func (m *Machine) closed(code int) {
 // asks again), or an error status whose body may start with a close code ("4010: Wrong Channel Id.").
 func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMessageID string, now time.Time) []Action {
 	m.begin(now)
-	if gen != m.gen || m.conn == connNone {
+	if gen != m.conn.gen || m.conn.state == connNone {
 		return m.finish()
 	}
 	switch status {
 	case 200:
-		if m.conn == connConnecting {
+		if m.conn.state == connConnecting {
 			m.markOpen()
-			if gen != m.gen {
+			if gen != m.conn.gen {
 				return m.finish() // replaced on opening (openedForSwitch): nothing of it is delivered
 			}
 		}
@@ -265,9 +261,9 @@ func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMess
 			m.frame(body, m.cfg.Wire() == protocol.WireProtobuf)
 		}
 	case 304:
-		if m.conn == connConnecting {
+		if m.conn.state == connConnecting {
 			m.markOpen()
-			if gen != m.gen {
+			if gen != m.conn.gen {
 				return m.finish()
 			}
 		}
@@ -279,20 +275,22 @@ func (m *Machine) PollResult(gen int, status int, body []byte, expires, lastMess
 		m.closed(closeCodeFromBody(body))
 		return m.finish()
 	}
-	if gen == m.gen && m.conn != connNone {
+	if gen == m.conn.gen && m.conn.state != connNone {
 		m.poll()
 	}
 	return m.finish()
 }
 
 func (m *Machine) poll() {
-	// The connection's own config: while it drains rotated channels, m.cfg already holds the new ones.
-	url, err := m.connCfg.ConnectionURL(protocol.TransportLongPolling, m.opts.Secure, m.resume)
+	// The connection's own channels, from the oldest of their positions.
+	resume := m.resume
+	resume.MID = m.dialFrom(m.conn.carried)
+	url, err := m.conn.cfg.ConnectionURLFor(protocol.TransportLongPolling, m.opts.Secure, resume, dialIDs(m.conn.cfg, m.conn.carried))
 	if err != nil {
 		m.fail(err)
 		return
 	}
-	m.emit(Poll{Gen: m.gen, URL: url})
+	m.emit(Poll{Gen: m.conn.gen, URL: url})
 }
 
 // closeCodeFromBody reads the close code a push server puts at the start of an HTTP error body.

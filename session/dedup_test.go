@@ -43,19 +43,21 @@ func TestDedupBefore(t *testing.T) {
 	assert.True(t, d.add("a", 10), "evicted ids are new again")
 }
 
-// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; where a switch
-// resumes from the older of two positions, the older is the one that arrived first. "x9" (published
-// at t0+1s) arrives before "a1" (published at t0+30s), though "a1" sorts first; a renewal answered
-// with the shared channel rotated resumes from "x9" when it was asked for at "x9", and also when it
-// was asked for at "a1" but the new channel started before "a1" was published.
+// TestEarlierComparesOpaqueIDsByArrival: JSON-RPC ids carry no order of their own; where a dial
+// resumes from the oldest of its channels' positions, the older is the one that arrived first. "x9"
+// (published at t0+1s) arrives before "a1" (published at t0+30s), though "a1" sorts first. A renewal
+// answered with the shared channel rotated resumes, once the hold has passed, from "a1" when the new
+// channel started after both (the renewal asked for at "x9" moves nothing back), and from "x9" when
+// it started between them.
 func TestEarlierComparesOpaqueIDsByArrival(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		askedAtA1  bool          // the renewal is asked for once "a1" arrived (else at "x9")
 		newStarted time.Duration // the new shared channel's start, from t0; 0: when answered
+		from       string
 	}{
-		{"renewal asked at the older id", false, 0},
-		{"new channel older than the newer id", true, 20 * time.Second},
+		{"renewal asked at the older id", false, 0, "a1"},
+		{"new channel older than the newer id", true, 20 * time.Second, "x9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			timing := DefaultTiming()
@@ -78,8 +80,8 @@ func TestEarlierComparesOpaqueIDsByArrival(t *testing.T) {
 				s.start = t0.Add(tc.newStarted)
 			}
 			requireNo[Connect](t, h.answer(s))
-			c := dialOf(t, requireAction[Connect](t, h.advance(switchDrainTimeout)))
-			assert.Equal(t, "x9", c.MID)
+			c := dialOf(t, requireAction[Connect](t, h.advance(rotatedWait)))
+			assert.Equal(t, tc.from, c.MID)
 		})
 	}
 }

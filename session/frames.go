@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
@@ -11,12 +10,12 @@ import (
 // Frame feeds one websocket frame of connection gen.
 func (m *Machine) Frame(gen int, data []byte, binary bool, now time.Time) []Action {
 	m.begin(now)
-	if gen != m.gen || m.conn == connNone {
+	if gen != m.conn.gen || m.conn.state == connNone {
 		return m.finish()
 	}
-	if m.conn == connConnecting {
+	if m.conn.state == connConnecting {
 		m.markOpen()
-		if gen != m.gen {
+		if gen != m.conn.gen {
 			return m.finish() // replaced on opening (openedForSwitch): nothing of it is delivered
 		}
 	}
@@ -28,8 +27,8 @@ func (m *Machine) Frame(gen int, data []byte, binary bool, now time.Time) []Acti
 // protobuf mode is still legacy text, as a version 4 server may send either (docs/protocol.md §6.1).
 func (m *Machine) frame(data []byte, binary bool) {
 	m.stats.Frames++
-	m.connFrames++
-	m.refused = 0
+	m.conn.frames++
+	m.conn.refused = 0
 	if m.cfg.Wire() != protocol.WireJSONRPC {
 		var b protocol.Batch
 		if binary {
@@ -57,7 +56,7 @@ func (m *Machine) frame(data []byte, binary bool) {
 }
 
 func (m *Machine) send(data []byte, binary bool) {
-	m.emit(Send{Gen: m.gen, Data: data, Binary: binary})
+	m.emit(Send{Gen: m.conn.gen, Data: data, Binary: binary})
 }
 
 // messages moves the resume position, acknowledges (JSON-RPC), skips duplicates and dispatches.
@@ -67,17 +66,17 @@ func (m *Machine) send(data []byte, binary bool) {
 // may be newer than messages already sent to a channel the next connection joins, which it must
 // replay (the overlap is skipped by the de-duplication window).
 func (m *Machine) messages(msgs []protocol.Message, ack bool) {
-	gen := m.gen
+	gen := m.conn.gen
 	for i := range msgs {
 		msg := &msgs[i]
-		if msg.MID != "" && m.gen == gen {
+		if msg.MID != "" && m.conn.gen == gen {
 			m.advanceMID(msg.MID)
 		}
 		if msg.MID == "" && msg.Tag != "" {
 			// nginx (versions 1–2) resumes by tag and time; servers with mids do not need them.
 			m.resume.Tag, m.resume.Time = msg.Tag, msg.Time
 		}
-		if ack && msg.MID != "" && m.gen == gen {
+		if ack && msg.MID != "" && m.conn.gen == gen {
 			m.send(protocol.Mack(msg.MID), false)
 		}
 		if m.dedup.has(msg.MID) {
@@ -93,41 +92,22 @@ func (m *Machine) messages(msgs []protocol.Message, ack bool) {
 	}
 }
 
-// advanceMID moves the resume position. Push server ids (26 decimal digits) only move forward, so a
-// late duplicate cannot make the next connection replay more than needed; opaque ids (JSON-RPC)
-// follow arrival order.
+// advanceMID moves the resume position and the position of every channel the connection reads. Push
+// server ids (26 decimal digits) only move forward, so a late duplicate cannot make the next connection
+// replay more than needed; opaque ids (JSON-RPC) follow arrival order.
 func (m *Machine) advanceMID(mid string) {
 	if m.resume.MID == "" && mid != "" {
-		m.placeEmptyPositions(mid)
-	}
-	if !isPushServerID(mid) {
-		m.resume.MID, m.connMID = mid, mid
-		return
-	}
-	if mid > m.resume.MID || !isPushServerID(m.resume.MID) {
-		m.resume.MID = mid
-	}
-	if mid > m.connMID || !isPushServerID(m.connMID) {
-		m.connMID = mid
-	}
-}
-
-// placeEmptyPositions gives the first message id to every position still to be resumed from that was
-// taken before anything had arrived: the reload's floor, where a drain began, where a catch-up
-// starts. Empty, such a position would make the server replay nothing; it stood before every
-// message, and a replay from the first one received brings everything after it. (Where the config
-// in use was applied is left alone: empty, it is the start, which the first connection covered.)
-func (m *Machine) placeEmptyPositions(mid string) {
-	if m.floorSet && m.floor == "" {
-		m.floor = mid
-	}
-	if m.draining != nil && m.drainMID == "" {
-		m.drainMID = mid
-	}
-	for _, o := range m.owed {
-		if o.mid == "" {
-			o.mid = mid
+		// A position taken before anything had arrived stood before every message: a replay from the
+		// first one received brings everything after it, where an empty one would bring nothing.
+		for _, e := range m.ledger {
+			if e.from == "" {
+				e.from = mid
+			}
 		}
+	}
+	m.read(mid)
+	if !isPushServerID(mid) || mid > m.resume.MID || !isPushServerID(m.resume.MID) {
+		m.resume.MID = mid
 	}
 }
 
@@ -193,94 +173,63 @@ func (m *Machine) system(msg *protocol.Message) {
 	}
 }
 
-// channelExpire applies a new_channel when it is a usable private or shared channel replacing one the
-// config holds, including an app's shared channel typed by the app's client id (which the reference
-// clients ignore, reconnecting with the stale config); otherwise (no new_channel, or one that cannot be
-// trusted) it reloads the config, which reconnects once the ids changed. Applying it at once, rather
-// than asking the portal, also means the client is on the new channel before the portal can rotate it
-// again: a channel that lives less than a config round trip would otherwise never be joined.
-// With a JWT (version 5) the token's chan claim, not the config's ids, names the channels a
-// connection subscribes, so only a reload, which signs a new token, can move to a new channel
-// (protocol.ChannelExpire.Successor).
+// channelExpire handles a channel's last word. A rotated channel is done with. For a channel of the
+// config in use, a new_channel that can be trusted is taken at once, including an app's shared channel
+// typed by the app's client id (which the reference clients ignore, reconnecting with the stale
+// config): the client is then on the new channel before the portal can rotate it again, which a
+// config round trip would not ensure for a channel that lives less than one. Otherwise (no
+// new_channel, or one that cannot be trusted) the config is reloaded. With a JWT (version 5) the
+// token's chan claim names the channels, so only a reload, which signs a new token, can move to a
+// new one.
 func (m *Machine) channelExpire(e protocol.ChannelExpire) {
 	id := e.Channel.ID
-	m.sawLastWord(id)
-	if m.draining != nil {
-		// The new config is in hand: this is a rotated channel's last message, or, on a catch-up,
-		// possibly one of a newer config's, which a later catch-up no longer waits for. A channel the
-		// config in use still holds moves to its successor, which the connection after the drain joins.
-		if ch, ok := e.Successor(m.cfg); ok {
-			m.takeChannel(ch)
-			m.logf("channel_expire: the new %s channel is joined after the switch", ch.Type)
-		} else if m.cfgHolds(id) {
-			m.logf("channel_expire: reloading the config")
-			if m.drainingFor(id) {
-				// The connection was kept for this channel only (deferSwitch): with no successor
-				// named, the config answer makes the switch, from where the wait began.
-				m.endDrain()
-				m.reload(false)
-				m.floor = m.earlier(m.floor, m.resume.MID)
-				return
-			}
-			m.reload(false)
+	en := m.entryFor(id)
+	if en == nil {
+		if id != "" && !m.holdsChannel(id) {
+			// A notice for a channel this client already left (a replay can bring it back).
+			m.logf("channel_expire: for a channel no longer in use, ignored")
+			return
 		}
-		m.oweSkipped(e)
-		m.drained(id)
+		m.logf("channel_expire: reloading the config")
+		m.reload(false)
 		return
 	}
-	if id != "" && !m.holdsChannel(id) {
-		// A notice for a channel this client already replaced (a replay can bring it back).
-		m.logf("channel_expire: for a channel no longer in use, ignored")
+	m.lastWord(en)
+	if !en.live {
+		m.logf("channel_expire: a rotated channel's last word arrived")
+		if ch, ok := e.Successor(en.cfg); ok && m.entryFor(ch.ID) == nil {
+			// The portal rotated that channel's successor again before any config answer named it:
+			// what was sent to it is reachable only through its own id.
+			m.enterRotated(ch, en.cfg)
+		}
+		m.reconcile(0)
 		return
 	}
 	if ch, ok := e.Successor(m.cfg); ok {
-		old := m.takeChannel(ch)
+		m.takeChannel(ch)
 		m.logf("channel_expire: switching to the new %s channel", ch.Type)
-		if m.conn == connOpen && m.deferSwitch(old) {
-			return
-		}
-		m.disconnect(CloseConfigReplaced, "config replaced")
-		m.setStatus(StatusOffline)
-		if m.loading && m.spentChannel() {
-			// The config's other channel has said its last word and the answer naming its
-			// successor is on its way: the connection waits for it rather than dialling a channel
-			// that carries nothing more.
-			m.floor = m.earlier(m.floor, m.resume.MID)
-			m.loadConnect = true
-			m.logf("connecting once the config answer on its way arrives")
-		} else {
-			m.scheduleReconnectIn(m.t.ChannelExpireReconnect)
-		}
+		m.reconcile(m.t.ChannelExpireReconnect)
 		return
 	}
 	m.logf("channel_expire: reloading the config")
 	m.reload(false)
 }
 
-// takeChannel replaces, in the config in use, the channel that ch succeeds, and returns the config
-// it replaced. The resume position moves back to before the new channel's start (setCfgFrom).
-func (m *Machine) takeChannel(ch *protocol.Channel) (old *protocol.Config) {
+// takeChannel replaces, in the config in use, the channel that ch succeeds.
+func (m *Machine) takeChannel(ch *protocol.Channel) {
 	next := *m.cfg
 	if ch.Type == "private" {
 		next.Channels.Private = ch
 	} else {
 		next.Channels.Shared = ch
 	}
-	old = m.cfg
 	m.cfg = &next
-	from := m.cfgFrom
-	m.setCfgFrom(old, m.cfg)
-	if m.connCfg != old {
-		// No connection has subscribed old's channels yet (a drain keeps an older one): what they
-		// hold from where old was applied is still to come.
-		m.cfgFrom = m.earlier(m.cfgFrom, from)
-	}
-	if m.loading {
-		m.loadAgain = true // the answer on its way holds the channel just replaced
+	m.take(m.cfg)
+	if m.load.loading {
+		m.load.again = true // the answer on its way holds the channel just replaced
 	}
 	m.stats.Renewals++
 	m.scheduleRenewal()
-	return old
 }
 
 // cfgHolds reports whether id (signed or raw) names one of the config's channels.
@@ -290,16 +239,6 @@ func (m *Machine) cfgHolds(id string) bool {
 	}
 	for _, ch := range []*protocol.Channel{m.cfg.Channels.Private, m.cfg.Channels.Shared} {
 		if ch != nil && rawChannel(ch.ID) == rawChannel(id) {
-			return true
-		}
-	}
-	return false
-}
-
-// drainingFor reports whether the drain under way waits for id (signed or raw).
-func (m *Machine) drainingFor(id string) bool {
-	for d := range m.draining {
-		if rawChannel(d) == rawChannel(id) {
 			return true
 		}
 	}
@@ -316,14 +255,6 @@ func (m *Machine) holdsChannel(id string) bool {
 		}
 	}
 	return m.cfgHolds(id)
-}
-
-// rawChannel strips the signature from a signed channel id ("<id>.<sig>" → "<id>").
-func rawChannel(id string) string {
-	if i := strings.LastIndexByte(id, '.'); i >= 0 {
-		return id[:i]
-	}
-	return id
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -32,6 +32,7 @@ type cfgSpec struct {
 	private     string
 	shared      string
 	serverShift time.Duration // server clock minus local clock
+	token       string        // the jwt of version 5; empty for defaultToken
 }
 
 func defaultSpec() cfgSpec {
@@ -46,7 +47,7 @@ func (s cfgSpec) json(now time.Time) string {
 	if s.private != "" {
 		priv = &channelSpec{id: s.private, start: s.start, end: s.start.Add(s.lifetime)}
 	}
-	return configJSON(s.version, s.wsEnabled, now.Add(s.serverShift), s.start.Add(s.lifetime), priv, shared)
+	return configJSON(s.version, s.wsEnabled, now.Add(s.serverShift), s.start.Add(s.lifetime), s.token, priv, shared)
 }
 
 // channelSpec is one channel of a config answer.
@@ -55,9 +56,13 @@ type channelSpec struct {
 	start, end time.Time
 }
 
+// defaultToken is the jwt of a version 5 config answer unless the test names another.
+const defaultToken = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln"
+
 // configJSON builds a pull.application.config.get answer with the given channels (nil for none);
-// serverTime is the portal's clock, exp the token's expiry (version 5).
-func configJSON(version int, wsEnabled bool, serverTime, exp time.Time, priv, shared *channelSpec) string {
+// serverTime is the portal's clock, exp and token (defaultToken when empty) the jwt's expiry and
+// value (version 5).
+func configJSON(version int, wsEnabled bool, serverTime, exp time.Time, token string, priv, shared *channelSpec) string {
 	channels := map[string]any{}
 	if shared != nil {
 		channels["shared"] = map[string]any{"id": shared.id, "start": shared.start.Format(time.RFC3339),
@@ -78,7 +83,10 @@ func configJSON(version int, wsEnabled bool, serverTime, exp time.Time, priv, sh
 		"serverTime": serverTime.Format(time.RFC3339),
 	}
 	if version >= 5 {
-		res["jwt"] = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln"
+		if token == "" {
+			token = defaultToken
+		}
+		res["jwt"] = token
 		res["exp"] = exp.Unix()
 	}
 	b, _ := json.Marshal(map[string]any{"result": res})
@@ -100,7 +108,43 @@ func newHarness(t *testing.T, opts Options) *harness {
 	h := &harness{t: t, now: t0, u: 0}
 	opts.Rand = func() float64 { return h.u }
 	h.m = New(opts)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(h.story())
+		}
+	})
 	return h
+}
+
+// story tells what the machine did, for a failing test: the dials (channels by name, and the message
+// each resumed after), the messages delivered and the timers pending.
+func (h *harness) story() string {
+	var b strings.Builder
+	b.WriteString("dials:\n")
+	for _, d := range h.dials() {
+		from := d.MID
+		if n := midNumber(d.MID); n > 0 {
+			from = fmt.Sprint(n)
+		}
+		fmt.Fprintf(&b, "  gen %d: %s from %q\n", d.Gen, strings.Join(channelNames(d.Channels), "+"), from)
+	}
+	fmt.Fprintf(&b, "delivered: %v\ntimers: %v", h.delivered(), h.m.Timers(h.now))
+	return b.String()
+}
+
+// channelNames names the channel ids the tests use; others are shown by their first characters.
+func channelNames(ids []string) []string {
+	names := map[string]string{privID: "privID", sharedID: "sharedID", newShare: "newShare", newPriv: "newPriv",
+		middle: "middle", newest: "newest"}
+	var out []string
+	for _, id := range ids {
+		name, ok := names[id]
+		if !ok {
+			name = id[:min(len(id), 8)]
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 func (h *harness) config(s cfgSpec) *protocol.Config {
@@ -361,17 +405,20 @@ func (h *harness) dials() []dial {
 // loads counts the config loads asked for so far.
 func (h *harness) loads() int { return len(all[LoadConfig](h.log)) }
 
-// catchUp has catch-up connection d open and replay message n, sent to its rotated channels while
-// no one listened, then lastWord; it returns the actions of lastWord.
-func (h *harness) catchUp(d dial, n int, lastWord []byte) []Action {
+// settles has connection d open and replay message n, sent to a rotated channel it carries while no
+// one listened, then lastWord (that channel's channel_expire), which dials nothing; d then carries
+// message next, and the connection after a drop subscribes exactly ids: the rotated channel is done.
+func (h *harness) settles(d dial, n int, lastWord []byte, next int, ids ...string) {
 	h.t.Helper()
 	h.open(d.Gen)
 	h.frame(d.Gen, msg(n))
-	return h.frame(d.Gen, lastWord)
+	requireNo[Connect](h.t, h.frame(d.Gen, lastWord))
+	h.frame(d.Gen, msg(next))
+	h.expectRedial(d.Gen, ids...)
 }
 
 // joined has connection d open and carry message n, then checks that the connection after a drop
-// subscribes the same channels: nothing is owed a catch-up.
+// subscribes the same channels: no rotated channel is left to read.
 func (h *harness) joined(d dial, n int) {
 	h.t.Helper()
 	h.open(d.Gen)
@@ -380,19 +427,25 @@ func (h *harness) joined(d dial, n int) {
 }
 
 // expectRedial checks, by dropping connection gen, that the next connection subscribes exactly ids:
-// nothing else is owed a catch-up.
+// the channels the machine is still responsible for.
 func (h *harness) expectRedial(gen int, ids ...string) {
 	h.t.Helper()
 	assert.Equal(h.t, ids, h.redial(gen).Channels, "the connection after a drop")
 }
 
 // redial drops connection gen (without a close code, after it carried something or lived a while)
-// and returns the next dial: it shows what the machine still owes. A catch-up pending comes first.
+// and returns the next dial: it shows which channels the machine still reads, and from where.
 func (h *harness) redial(gen int) dial {
+	h.t.Helper()
+	return dialOf(h.t, h.reconnect(gen))
+}
+
+// reconnect is redial's Connect, for what dial does not read (a version 5 token).
+func (h *harness) reconnect(gen int) Connect {
 	h.t.Helper()
 	acts := h.drop(gen, 1006)
 	if _, ok := find[Connect](acts); !ok {
 		acts = h.advanceTo("reconnect")
 	}
-	return dialOf(h.t, requireAction[Connect](h.t, acts))
+	return requireAction[Connect](h.t, acts)
 }

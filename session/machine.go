@@ -71,11 +71,12 @@ const (
 	tRestoreWS
 	tStartTimeout
 	tLongPollOpen
-	tSwitch
+	tHold
+	tRetire
 	numTimers
 )
 
-var timerNames = [numTimers]string{"reconnect", "renew", "safety", "watchdog", "offline", "reload", "restoreWebSocket", "startTimeout", "longPollOpen", "switch"}
+var timerNames = [numTimers]string{"reconnect", "renew", "safety", "watchdog", "offline", "reload", "restoreWebSocket", "startTimeout", "longPollOpen", "hold", "retire"}
 
 type connState int
 
@@ -98,43 +99,15 @@ type Machine struct {
 	starting bool
 	online   bool // has been online since Start
 
-	cfg           *protocol.Config
-	cfgFrom       string // the resume position when cfg was applied: its channels may hold messages from there
-	loading       bool
-	loadConnect   bool // connect once the config being loaded arrives
-	loadAgain     bool // a reload was asked for while one was in flight
-	floor         string
-	floorSet      bool // floor holds the resume point from the first reload asked for
-	reloadConnect bool // connect after the delayed reload (tReload)
-	reloadRetries int
+	cfg       *protocol.Config
+	ledger    []*entry // the channels to read and from where, oldest first (ledger.go)
+	load      loadState
+	conn      connection
+	transport transportChoice
 
-	gen           int
-	conn          connState
-	connCfg       *protocol.Config // the config the current (or last) connection was dialled with
-	connMID       string           // how far that connection got: its dial position, then its newest id
-	connFrom      string           // that connection's dial position
-	transport     protocol.Transport
-	transportSet  bool
-	openedAt      time.Time
-	connFrames    int
-	attempt       int
-	attemptAtOpen int
-	refused       int
-	wsFailures    int
-	lpFailures    int  // long-polling attempts in a row that never opened, since the fallback
-	fellBack      bool // long polling is in use because websocket kept failing
-
-	resume       protocol.Resume
-	expiredSeen  map[string]bool  // channels (unsigned ids) whose channel_expire arrived, among those still in use (switch.go)
-	draining     map[string]bool  // rotated channel ids whose channel_expire the switch waits for
-	drainFrom    *protocol.Config // the config whose channels are being drained
-	drainMID     string           // where the connection after the switch resumes from
-	owed         []*owedChannels  // rotated channels left before their last word, oldest first (switch.go)
-	catchingUp   bool             // the current connection uses owed.cfg
+	resume       protocol.Resume // the newest position, for stats and a later start
 	dedup        *dedup
-	deadlines    [numTimers]time.Time
-	seenTimers   [numTimers]time.Time // deadlines as of the last finish
-	timerGen     uint64               // counts the inputs that changed deadlines (TimerGeneration)
+	timers       timerSet
 	reported     Status
 	revisionSeen int64
 	stats        Stats
@@ -142,6 +115,44 @@ type Machine struct {
 	ev        events
 	out       []Action
 	startDone *StartDone
+}
+
+// loadState is the config loading under way, and the reloads asked for.
+type loadState struct {
+	loading        bool
+	connect        bool // connect once the config being loaded arrives
+	again          bool // a reload was asked for while one was in flight
+	delayedConnect bool // connect after the delayed reload (tReload)
+	retries        int  // renewals in a row that got a config still expired
+}
+
+// connection is the current (or last) connection and the attempts that led to it.
+type connection struct {
+	state         connState
+	gen           int              // numbers connections: events of an older one are ignored
+	cfg           *protocol.Config // the config it was dialled with: its URLs and token
+	carried       []*entry         // the ledger's channels it subscribes
+	openedAt      time.Time
+	frames        int
+	attempt       int // dials since the last open, for the backoff
+	attemptAtOpen int
+	refused       int // dials in a row that did not open (or closed at once)
+}
+
+// transportChoice is the transport in use and what decides the fallback between the two.
+type transportChoice struct {
+	current    protocol.Transport
+	chosen     bool
+	wsFailures int
+	lpFailures int  // long-polling attempts in a row that never opened, since the fallback
+	fellBack   bool // long polling is in use because websocket kept failing
+}
+
+// timerSet holds the deadline of each timer (zero: not pending).
+type timerSet struct {
+	at   [numTimers]time.Time
+	seen [numTimers]time.Time // as of the last finish
+	gen  uint64               // counts the inputs that changed deadlines (TimerGeneration)
 }
 
 // New returns a stopped machine.
@@ -174,7 +185,7 @@ func (m *Machine) Stats() Stats {
 func (m *Machine) Config() *protocol.Config { return m.cfg }
 
 // Transport returns the transport of the current or next connection.
-func (m *Machine) Transport() protocol.Transport { return m.transport }
+func (m *Machine) Transport() protocol.Transport { return m.transport.current }
 
 // Resume returns the resume position the next connection will carry.
 func (m *Machine) Resume() protocol.Resume { return m.resume }
@@ -184,7 +195,7 @@ func (m *Machine) SetResume(r protocol.Resume) { m.resume = r }
 
 // NextDeadline returns the earliest pending timer; ok is false when none is pending.
 func (m *Machine) NextDeadline() (deadline time.Time, ok bool) {
-	for _, d := range m.deadlines {
+	for _, d := range m.timers.at {
 		if !d.IsZero() && (!ok || d.Before(deadline)) {
 			deadline, ok = d, true
 		}
@@ -203,12 +214,12 @@ func (m *Machine) Timers(now time.Time) map[string]time.Duration {
 
 // TimerGeneration changes after every input that set or cleared a timer: a caller keeping a copy of
 // Deadlines needs to read them again only when it moved (frames rarely touch a timer).
-func (m *Machine) TimerGeneration() uint64 { return m.timerGen }
+func (m *Machine) TimerGeneration() uint64 { return m.timers.gen }
 
 // Deadlines returns the pending timers by name with their deadlines.
 func (m *Machine) Deadlines() map[string]time.Time {
 	out := make(map[string]time.Time)
-	for i, d := range m.deadlines {
+	for i, d := range m.timers.at {
 		if !d.IsZero() {
 			out[timerNames[i]] = d
 		}
@@ -226,9 +237,9 @@ func (m *Machine) Reset() {
 func (m *Machine) begin(now time.Time) { m.now = now }
 
 func (m *Machine) finish() []Action {
-	if m.deadlines != m.seenTimers {
-		m.seenTimers = m.deadlines
-		m.timerGen++
+	if m.timers.at != m.timers.seen {
+		m.timers.seen = m.timers.at
+		m.timers.gen++
 	}
 	if ev := m.ev.take(); ev != nil {
 		m.out = append(m.out, Deliver{Events: ev})
@@ -248,9 +259,9 @@ func (m *Machine) logf(format string, args ...any) {
 	m.out = append(m.out, Log{Text: sprintf(format, args...)})
 }
 
-func (m *Machine) set(t timer, d time.Duration) { m.deadlines[t] = m.now.Add(d) }
-func (m *Machine) clear(t timer)                { m.deadlines[t] = time.Time{} }
-func (m *Machine) pending(t timer) bool         { return !m.deadlines[t].IsZero() }
+func (m *Machine) set(t timer, d time.Duration) { m.timers.at[t] = m.now.Add(d) }
+func (m *Machine) clear(t timer)                { m.timers.at[t] = time.Time{} }
+func (m *Machine) pending(t timer) bool         { return !m.timers.at[t].IsZero() }
 
 // Start begins: load the config, connect, and settle with StartDone once online (or failed).
 // Starting a running machine settles at once when it is already online, and otherwise joins the
@@ -264,8 +275,8 @@ func (m *Machine) Start(now time.Time) []Action {
 		return m.finish()
 	}
 	m.running, m.starting, m.online = true, true, false
-	m.attempt, m.refused, m.wsFailures, m.reloadRetries = 0, 0, 0, 0
-	m.transportSet = false
+	m.conn.attempt, m.conn.refused, m.transport.wsFailures, m.load.retries = 0, 0, 0, 0
+	m.transport.chosen = false
 	m.set(tStartTimeout, m.t.StartTimeout)
 	m.report(StatusConnect)
 	m.reload(true)
@@ -290,9 +301,9 @@ func (m *Machine) stopAll(cause error) {
 		m.startDone = &StartDone{Err: cause}
 	}
 	m.disconnect(CloseNormal, "manual stop")
-	m.owed, m.expiredSeen = nil, nil
-	m.deadlines = [numTimers]time.Time{}
-	m.loading, m.loadConnect, m.loadAgain, m.floorSet = false, false, false, false
+	m.ledger = nil
+	m.timers.at = [numTimers]time.Time{}
+	m.load.loading, m.load.connect, m.load.again = false, false, false
 	m.report(StatusOffline)
 }
 

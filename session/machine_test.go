@@ -259,9 +259,9 @@ func TestRefusalWithChangedConfigReconnectsAtOnce(t *testing.T) {
 	s.shared = newShare
 	acts = h.m.ConfigLoaded(h.config(s), h.now)
 	c = requireAction[Connect](t, acts)
-	assert.Contains(t, query(t, c.URL).Get("CHANNEL_ID"), sharedID, "a catch-up with the rotated ids comes first")
+	assert.Equal(t, []string{privID, newShare, sharedID}, dialOf(t, c).Channels, "the rotated id with the new ones")
 	c = requireAction[Connect](t, h.m.Closed(c.Gen, 1006, h.now))
-	assert.Contains(t, query(t, c.URL).Get("CHANNEL_ID"), newShare, "a refused catch-up is followed at once by the new ids")
+	assert.Equal(t, []string{privID, newShare}, dialOf(t, c).Channels, "a refused dial with a rotated id is followed at once by one without it")
 	assert.EqualValues(t, 1, h.m.Stats().Renewals)
 }
 

@@ -128,7 +128,7 @@ func TestChannelExpireReloadsOtherwise(t *testing.T) {
 			s.shared, s.start = newShare, t0.Add(time.Hour)
 			acts = h.m.ConfigLoaded(h.config(s), h.now)
 			if _, ok := find[Disconnect](acts); !ok {
-				// the notice was for another channel: the switch waits for the rotated one's last word
+				// the notice was for another channel: the connection is held for the rotated one's last word
 				acts = h.m.Frame(gen, channelExpireN(52, `{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"shared"}}`), false, h.now)
 			}
 			requireAction[Disconnect](t, acts)
@@ -319,7 +319,10 @@ func TestNoTransport(t *testing.T) {
 	assert.ErrorIs(t, requireAction[StartDone](t, acts).Err, ErrNoTransport)
 }
 
-func TestRenewalResumesFromWhereTheLoadBegan(t *testing.T) {
+// TestRenewedChannelResumesFromBeforeItsStart: the dial to a private channel learnt from a reload
+// resumes from before that channel's start (t0, before every message remembered: the oldest, 6), not
+// from the newer id that arrived on the unchanged shared channel meanwhile.
+func TestRenewedChannelResumesFromBeforeItsStart(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
 	acts := h.m.Frame(gen, channelExpireN(6, `{"action":"reconnect","channel":{"id":"`+privID+`","type":"local.app"}}`), false, h.now)
@@ -388,7 +391,7 @@ func TestChannelExpireDuringALoadAsksAgain(t *testing.T) {
 	s := defaultSpec()
 	s.private = "b1b2c3d4e5f60718293a4b5c6d7e8f90:0f1e2d3c4b5a69788796a5b4c3d2e1f0.58ed701edf98cdbba959bbf4d595a03e19fd8562"
 	c := requireAction[Connect](t, h.m.ConfigLoaded(h.config(s), h.now))
-	assert.Equal(t, mid(4), query(t, c.URL).Get("mid"), "resume from where the first reload was asked for")
+	assert.Equal(t, mid(4), query(t, c.URL).Get("mid"), "from before the new channel's start (t0): the oldest id remembered")
 	requireNo[LoadConfig](t, h.m.Opened(c.Gen, h.now))
 }
 

@@ -16,6 +16,11 @@ import (
 // dials (which channels, from which mid), the events it delivers (each message once), the config loads
 // it asks for and when it acts. Messages are built by msg(n) (mid n), and h.delivered() lists the ones
 // that reached the subscribers.
+//
+// Each dial carries every channel the machine is responsible for (its ledger: the channels of the
+// config in use, and the rotated ones whose last word has not arrived), from the oldest of their
+// positions; the expected dials below name them in that order: the config's private channel, its
+// shared one, then rotated ones, oldest first.
 
 // Other channels than the harness's first ones.
 const (
@@ -51,11 +56,11 @@ func renewedShared(t *testing.T) (*harness, int, []Action) {
 	return h, gen, h.answer(next)
 }
 
-// drainingShortLived is renewing answered with a shared channel (newShare) that ends as the answer
+// holdingShortLived is renewing answered with channels (privID, newShare) that end as the answer
 // arrives (the portal hands a channel out until its end has passed): the renewal that follows comes
-// due a second later, while the connection still waits for the rotated channel's last word. It
-// returns the spec of that answer.
-func drainingShortLived(t *testing.T) (*harness, cfgSpec, int) {
+// due a second later, while the connection is still held for the rotated channel's last word (and for
+// the private channel's, its end being near). It returns the spec of that answer.
+func holdingShortLived(t *testing.T) (*harness, cfgSpec, int) {
 	h, next, gen := renewing(t)
 	next.start = h.now.Add(-next.lifetime)
 	requireNo[Connect](t, h.answer(next))
@@ -86,46 +91,67 @@ func reloadInFlight(h *harness, gen, n int) {
 	requireAction[LoadConfig](h.t, h.advanceTo("reload"))
 }
 
-// TestSwitchDrainsTheRotatedChannel: a renewal that rotates a channel keeps the live connection until
-// that channel's channel_expire arrives, delivering what was still on its way there; the next
-// connection resumes from where the load began, and is not switched again.
-func TestSwitchDrainsTheRotatedChannel(t *testing.T) {
+// TestRenewalHoldsTheConnectionForTheLastWord: a renewal that rotates a channel the open connection
+// carries keeps that connection (the hold, rotatedWait) until the rotated channel's last word,
+// delivering what was still on its way there; then one connection carries the config's channels,
+// from the oldest of their positions: newShare's, the last message before its start (11), though the
+// private channel's is 13. Nothing else is dialled.
+func TestRenewalHoldsTheConnectionForTheLastWord(t *testing.T) {
 	h, gen, acts := renewedShared(t)
 	requireNo[Disconnect](t, acts)
 	requireNo[Connect](t, acts)
+	assert.Equal(t, h.now.Add(rotatedWait), h.deadline("hold"))
 
 	h.frame(gen, msg(12)) // published to the old shared channel before the rotation, still on its way
 	acts = h.frame(gen, expireShared(13))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	c := expectDial(t, acts, 10, privID, newShare)
+	c := expectDial(t, acts, 11, privID, newShare)
 	assert.Equal(t, []int{10, 11, 12}, h.delivered(), "the late message is delivered")
 	h.open(c.Gen)
-	h.quiet(2 * switchDrainTimeout)
+	h.quiet(2 * rotatedWait)
 }
 
-// TestSwitchWithoutChannelExpireTimesOut: the switch happens after switchDrainTimeout when the
-// rotated channel never says its last word.
-func TestSwitchWithoutChannelExpireTimesOut(t *testing.T) {
+// TestHoldEndsWithoutTheLastWord: when the rotated channel does not say its last word within the
+// hold, the connection is replaced once rotatedWait has passed, by one that carries the new channel
+// and still the rotated one, from the oldest position (11).
+func TestHoldEndsWithoutTheLastWord(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	expectDial(t, h.replacedAt(h.now.Add(switchDrainTimeout), gen), 10, privID, newShare)
+	expectDial(t, h.replacedAt(h.now.Add(rotatedWait), gen), 11, privID, newShare, sharedID)
 }
 
-// TestSwitchCutShortByAClose: a connection lost while draining first catches up on the rotated
-// channel from where the load began, then moves to the new channels from there too, not from the
-// newer ids that arrived meanwhile. The drain's own bound no longer applies.
-func TestSwitchCutShortByAClose(t *testing.T) {
+// TestLateLastWordAfterTheHold: the rotated channel's last word comes after the hold. The connection
+// that replaced the held one still carries the rotated channel, so what a late portal process sent to
+// it is delivered, and the last word then settles it without a new dial: the connection after a drop
+// leaves it out.
+func TestLateLastWordAfterTheHold(t *testing.T) {
+	h, _, _ := renewedShared(t)
+	c := dialOf(t, requireAction[Connect](t, h.advanceTo("hold")))
+	require.True(t, c.has(sharedID), "the rotated channel is still carried")
+	h.open(c.Gen)
+	h.frame(c.Gen, msg(12)) // sent to the old shared channel after the hold
+	requireNo[Connect](t, h.frame(c.Gen, expireShared(13)))
+	assert.Equal(t, []int{10, 11, 12}, h.delivered())
+	h.expectRedial(c.Gen, privID, newShare)
+}
+
+// TestHoldCutShortByAClose: a connection lost while held for the rotated channel's last word is
+// followed by one reconnect that carries the new channel and the rotated one together, from the
+// oldest of their positions (newShare's, 11), not from the newer ids that arrived meanwhile. Its
+// replay brings the rotated channel's last word, and the same connection goes on with the config's
+// channels: no second dial.
+func TestHoldCutShortByAClose(t *testing.T) {
 	h, gen, _ := renewedShared(t)
 	h.frame(gen, msg(12))
 	h.drop(gen, 1006)
-	acts := h.advance(switchDrainTimeout)
-	require.Len(t, all[Connect](acts), 1, "one reconnect, no switch")
-	c := expectDial(t, acts, 10, privID, sharedID) // the catch-up subscribes the rotated channel
+	acts := h.advance(rotatedWait)
+	require.Len(t, all[Connect](acts), 1, "one reconnect")
+	c := expectDial(t, acts, 11, privID, newShare, sharedID)
 	h.open(c.Gen)
-	acts = h.frame(c.Gen, msg(11), msg(12), expireShared(13)) // the replay
-	next := expectDial(t, acts, 10, privID, newShare)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(11), msg(14))
+	acts = h.frame(c.Gen, msg(12), expireShared(13), msg(14)) // the replay
+	requireNo[Disconnect](t, acts)
+	requireNo[Connect](t, acts)
 	assert.Equal(t, []int{10, 11, 12, 14}, h.delivered())
+	h.expectRedial(c.Gen, privID, newShare)
 }
 
 // TestSwitchAfterTheNoticeIsImmediate: when the rotated channel's channel_expire is what asked for
@@ -177,90 +203,119 @@ func rotatedWhileDown(t *testing.T, opts Options, s cfgSpec) (*harness, []Action
 	return h, h.answer(s)
 }
 
-// catchingUp is rotatedWhileDown with the default spec: it returns the catch-up's dial, which
-// subscribes the rotated channel from where the old connection got.
-func catchingUp(t *testing.T) (*harness, dial) {
+// afterRotation is rotatedWhileDown with the default spec: it returns the dial that follows, which
+// carries the new config's channels and the rotated one together, from where the old connection got.
+func afterRotation(t *testing.T) (*harness, dial) {
 	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
-	return h, expectDial(t, acts, 10, privID, sharedID)
+	return h, expectDial(t, acts, 10, privID, newShare, sharedID)
 }
 
-// TestCatchUpAfterRotationWhileDisconnected: channels rotated while no connection was open are
-// drained by a connection with the old ids from where the old connection got; then the new channels
-// are joined from the same position, the overlap skipped, and nothing more is owed.
-func TestCatchUpAfterRotationWhileDisconnected(t *testing.T) {
-	h, c := catchingUp(t)
+// TestRotationWhileDisconnected: a channel rotated while no connection was open. The next dial
+// carries the old and the new channels together, from the older position (10, where the old
+// connection got); its replay brings what was stranded on the old channel, its last word and the new
+// channel's messages, each once, on that one connection, and nothing more is owed.
+func TestRotationWhileDisconnected(t *testing.T) {
+	h, c := afterRotation(t)
 	h.open(c.Gen)
-	h.frame(c.Gen, msg(12)) // stranded on the old channel
-	acts := h.frame(c.Gen, expireShared(13))
-	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	next := expectDial(t, acts, 10, privID, newShare)
-
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(12), msg(14)) // the replay overlaps the catch-up
+	acts := h.frame(c.Gen, msg(12), expireShared(13), msg(14)) // 12 stranded on the old channel, 14 on the new
+	requireNo[Disconnect](t, acts)
+	requireNo[Connect](t, acts)
 	assert.Equal(t, []int{10, 12, 14}, h.delivered())
-	h.quiet(2 * switchDrainTimeout)
-	h.expectRedial(next.Gen, privID, newShare)
+	h.quiet(2 * rotatedWait)
+	h.expectRedial(c.Gen, privID, newShare)
 }
 
-// TestCatchUpWithoutChannelExpireTimesOut: a rotated channel whose last word is no longer stored does
-// not hold the new channels back for longer than catchUpDrainTimeout.
-func TestCatchUpWithoutChannelExpireTimesOut(t *testing.T) {
-	h, c := catchingUp(t)
+// TestRotatedWithoutLastWordIsGivenUp: a rotated channel whose last word is no longer stored does not
+// hold the new channels back: the connection that carries both reads the new ones at once, and the
+// rotated one is given up once connections have read it for rotatedLife (the retire timer), without
+// closing the connection; the next dial leaves it out.
+func TestRotatedWithoutLastWordIsGivenUp(t *testing.T) {
+	h, c := afterRotation(t)
 	h.open(c.Gen)
-	next := expectDial(t, h.replacedAt(h.now.Add(catchUpDrainTimeout), c.Gen), 10, privID, newShare)
-	h.joined(next, 11)
+	h.frame(c.Gen, msg(11))
+	assert.Equal(t, h.now.Add(rotatedLife), h.deadline("retire"))
+	h.quiet(rotatedLife)
+	assert.NotContains(t, h.m.Deadlines(), "retire")
+	h.expectRedial(c.Gen, privID, newShare)
+	assert.Equal(t, []int{10, 11}, h.delivered())
 }
 
-// TestCatchUpRefusedThenNewConfigOpens: a server that refuses rotated ids costs a failed dial, after
-// which the new config is dialled at once. Its open proves the server up, so the catch-up is dialled
-// once more (it may have failed only because the server was down), before anything is delivered on
-// the new connection; refused again, it is given up when the new config opens the second time.
-func TestCatchUpRefusedThenNewConfigOpens(t *testing.T) {
-	h, c := catchingUp(t)
+// TestRotatedLifeCountsConnectedTimeOnly: the rotatedLife a rotated channel may be read for is spent
+// only while a connection carrying it is open. A server_restart closes the connection after a third
+// of it; the config answer the reconnect waits for comes a minute later, and the connection after it
+// still carries the rotated channel, which is given up only once the rest of rotatedLife has passed
+// on it.
+func TestRotatedLifeCountsConnectedTimeOnly(t *testing.T) {
+	h, c := afterRotation(t)
+	h.open(c.Gen)
+	h.advance(rotatedLife / 3)
+	h.frame(c.Gen, msg(11))
+	assert.Equal(t, c.Gen, requireAction[Disconnect](t, h.frame(c.Gen, textMsg(mid(12), "pull", "server_restart", `{}`))).Gen)
+	requireAction[LoadConfig](t, h.advanceTo("reload"))
+	h.advance(time.Minute)
+	assert.NotContains(t, h.m.Deadlines(), "retire", "no time is spent while disconnected")
+	s := defaultSpec()
+	s.shared = newShare
+	next := expectDial(t, h.answer(s), 12, privID, newShare, sharedID)
+	h.open(next.Gen)
+	h.frame(next.Gen, msg(13))
+	assert.Equal(t, h.now.Add(rotatedLife-rotatedLife/3), h.deadline("retire"))
+	h.quiet(rotatedLife - rotatedLife/3)
+	h.expectRedial(next.Gen, privID, newShare)
+	assert.Equal(t, []int{10, 11, 13}, h.delivered())
+}
+
+// TestRotatedRefusedThenTriedOnceMore: a server that refuses rotated ids costs a failed dial, after
+// which the config's channels are dialled at once without the rotated one. Its open proves the server
+// up, so the rotated channel is tried once more, by replacing that connection before anything is
+// delivered on it; refused again, it is given up, and the dial without it that follows stays.
+func TestRotatedRefusedThenTriedOnceMore(t *testing.T) {
+	h, c := afterRotation(t)
 	next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare)
 
 	acts := h.open(next.Gen)
 	assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen, "closed before anything is delivered on it")
-	retry := expectDial(t, acts, 10, privID, sharedID)
+	retry := expectDial(t, acts, 10, privID, newShare, sharedID)
 	assert.NotEqual(t, StatusOnline, h.m.Status())
 
 	next = expectDial(t, h.drop(retry.Gen, 1006), 10, privID, newShare)
 	requireNo[Connect](t, h.open(next.Gen))
 	assert.Equal(t, StatusOnline, h.m.Status())
-	h.joined(next, 11) // no catch-up once the new channels were joined
+	h.joined(next, 11) // the rotated channel was given up
 }
 
-// TestCatchUpAfterTheServerCameBack: the catch-up's dial failed because the push server was down,
-// and the new config's dial right after it opened because the server had just come back. The
-// catch-up runs before anything of the new channels is delivered, and what the old channel held
-// arrives.
-func TestCatchUpAfterTheServerCameBack(t *testing.T) {
+// TestRotatedTriedOnceMoreWhenTheServerCameBack: the dial carrying the rotated channel failed because
+// the push server was down, and the dial without it right after opened because the server had just
+// come back. The rotated channel is tried once more before anything of that connection is delivered,
+// and what the old channel held arrives, then the new channel's messages, on the same connection.
+func TestRotatedTriedOnceMoreWhenTheServerCameBack(t *testing.T) {
 	s := defaultSpec()
 	s.version = 3
 	h, acts := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
-	c := dialOf(t, requireAction[Connect](t, acts))
+	c := expectDial(t, acts, 10, privID, newShare, sharedID)
 	next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare) // the server is down
 	acts = h.poll(next.Gen, 200, msg(20))
-	assert.Equal(t, []int{10}, h.delivered(), "nothing of the new channels is delivered before the catch-up")
-	retry := expectDial(t, acts, 10, privID, sharedID)
+	assert.Equal(t, []int{10}, h.delivered(), "nothing of the connection without it is delivered")
+	retry := expectDial(t, acts, 10, privID, newShare, sharedID)
 	h.poll(retry.Gen, 200, msg(12))
-	last := expectDial(t, h.poll(retry.Gen, 200, expireShared(13)), 10, privID, newShare)
-	h.poll(last.Gen, 200, msg(20))
+	requireNo[Connect](t, h.poll(retry.Gen, 200, expireShared(13)))
+	h.poll(retry.Gen, 200, msg(20))
 	assert.Equal(t, []int{10, 12, 20}, h.delivered(), "what the old channel held arrives")
-	h.expectRedial(last.Gen, privID, newShare)
+	h.expectRedial(retry.Gen, privID, newShare)
 }
 
-// TestCatchUpRetriedWhileTheServerIsDown: while both dials fail, each reconnect tries the catch-up
-// first; the first connection that opens ends it.
-func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
+// TestRotatedLeftOutWhileTheServerIsDown: while every dial fails, only the first carries the rotated
+// channel; the reconnects after it leave it out. Once the server is back, the first connection that
+// opens is replaced at once by one that carries it once more, whose replay brings its last word.
+func TestRotatedLeftOutWhileTheServerIsDown(t *testing.T) {
 	h, acts := rotatedWhileDown(t, Options{}, defaultSpec())
 	c := requireAction[Connect](t, acts)
 	var dials []string
 	for i := 0; i < 8; i++ {
-		if dialOf(t, c).has(newShare) {
-			dials = append(dials, "new")
+		if dialOf(t, c).has(sharedID) {
+			dials = append(dials, "with")
 		} else {
-			dials = append(dials, "old")
+			dials = append(dials, "without")
 		}
 		acts := h.drop(c.Gen, 1006)
 		if _, ok := find[LoadConfig](acts); ok {
@@ -274,45 +329,51 @@ func TestCatchUpRetriedWhileTheServerIsDown(t *testing.T) {
 		}
 		c = h.nextDial()
 	}
-	assert.Equal(t, []string{"old", "new", "old", "new", "old", "new", "old", "new"}, dials)
-	d := checkDial(t, dialOf(t, c), 10, privID, sharedID) // the server is back: the catch-up comes first
-	h.open(d.Gen)
-	next := expectDial(t, h.frame(d.Gen, expireShared(13)), 10, privID, newShare)
-	h.joined(next, 11)
+	assert.Equal(t, []string{"with", "without", "without", "without", "without", "without", "without", "without"}, dials)
+	d := checkDial(t, dialOf(t, c), 10, privID, newShare) // the server is back
+	retry := expectDial(t, h.open(d.Gen), 10, privID, newShare, sharedID)
+	h.open(retry.Gen)
+	requireNo[Connect](t, h.frame(retry.Gen, expireShared(13)))
+	h.frame(retry.Gen, msg(11))
+	h.expectRedial(retry.Gen, privID, newShare)
 }
 
-// TestCatchUpCutShortIsRetried: a catch-up connection lost before the rotated channel's last word is
-// tried again, from the same position; what the first one delivered is not delivered again.
-func TestCatchUpCutShortIsRetried(t *testing.T) {
-	h, c := catchingUp(t)
+// TestRotatedCarrierCutShortIsRedialled: a connection carrying the rotated channel, lost before its
+// last word, is followed by one that carries it again, from where the lost one got (message 12, which
+// moved every channel it carried); what the first one delivered is not delivered again.
+func TestRotatedCarrierCutShortIsRedialled(t *testing.T) {
+	h, c := afterRotation(t)
 	h.open(c.Gen)
 	h.frame(c.Gen, msg(12))
-	h.advance(catchUpDrainTimeout / 2)
-	h.drop(c.Gen, 1006)
-	again := expectDial(t, h.advanceTo("reconnect"), 10, privID, sharedID)
+	again := h.redial(c.Gen)
+	checkDial(t, again, 12, privID, newShare, sharedID)
 	h.open(again.Gen)
 	h.frame(again.Gen, msg(12))
-	expectDial(t, h.frame(again.Gen, expireShared(13)), 10, privID, newShare)
+	requireNo[Connect](t, h.frame(again.Gen, expireShared(13)))
 	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestCatchUpOverLongPolling: the catch-up polls with the rotated ids too, every GET of it.
-func TestCatchUpOverLongPolling(t *testing.T) {
+// TestRotatedOverLongPolling: a long-polling connection carrying the rotated channel polls with its
+// id too, every GET, from the position reached; once its last word has arrived, the GETs leave it out,
+// on the same connection.
+func TestRotatedOverLongPolling(t *testing.T) {
 	s := defaultSpec()
 	s.version = 3
 	h, acts := rotatedWhileDown(t, Options{DisableWebSocket: true}, s)
-	c := expectDial(t, acts, 10, privID, sharedID)
+	c := expectDial(t, acts, 10, privID, newShare, sharedID)
 	require.Equal(t, protocol.TransportLongPolling, c.Transport)
 	acts = h.poll(c.Gen, 200, msg(12))
-	checkDial(t, pollOf(t, requireAction[Poll](t, acts)), 12, privID, sharedID)
-	expectDial(t, h.poll(c.Gen, 200, expireShared(13)), 10, privID, newShare)
+	checkDial(t, pollOf(t, requireAction[Poll](t, acts)), 12, privID, newShare, sharedID)
+	acts = h.poll(c.Gen, 200, expireShared(13))
+	requireNo[Connect](t, acts)
+	checkDial(t, pollOf(t, requireAction[Poll](t, acts)), 13, privID, newShare)
 	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestStopForgetsTheCatchUp: stop() drops owed channels with everything else: started again, the
-// client dials the config in use.
-func TestStopForgetsTheCatchUp(t *testing.T) {
-	h, c := catchingUp(t)
+// TestStopForgetsTheRotatedChannels: stop() empties the ledger with everything else: started again,
+// the client dials the config it loads, from the resume position.
+func TestStopForgetsTheRotatedChannels(t *testing.T) {
+	h, c := afterRotation(t)
 	h.rec(h.m.Stop(h.now))
 	h.open(c.Gen)
 	assert.Equal(t, StatusOffline, h.m.Status())
@@ -322,10 +383,10 @@ func TestStopForgetsTheCatchUp(t *testing.T) {
 	expectDial(t, h.answer(s), 10, privID, newShare)
 }
 
-// TestDrainOverLongPollingPollsTheOldChannels: while a long-polling connection drains rotated
-// channels, its polls keep the ids it was opened with; polling the new ones would skip what the old
-// channel still holds, and its channel_expire.
-func TestDrainOverLongPollingPollsTheOldChannels(t *testing.T) {
+// TestHeldLongPollingPollsTheRotatedChannel: while a long-polling connection is held for a rotated
+// channel's last word, its polls keep the ids it was opened with; polling the new ones only would
+// skip what the old channel still holds, and its channel_expire.
+func TestHeldLongPollingPollsTheRotatedChannel(t *testing.T) {
 	h := newHarness(t, Options{DisableWebSocket: true})
 	s := defaultSpec()
 	s.version = 3
@@ -342,35 +403,39 @@ func TestDrainOverLongPollingPollsTheOldChannels(t *testing.T) {
 	assert.Equal(t, []int{10, 12}, h.delivered())
 }
 
-// TestRotationDuringADrainIsCaughtUpOn: a second rotation while the first drain is under way (the
-// new shared channel's renewal came due during it) leaves channels no connection subscribed; after
-// the drain they are caught up on, then the newest config is joined, each from where the first
-// reload began.
-func TestRotationDuringADrainIsCaughtUpOn(t *testing.T) {
-	h, s, gen := drainingShortLived(t) // draining sharedID; the config holds newShare
+// TestRotationDuringAHold: a second rotation while the connection is held for the first rotated
+// channel's last word (the new shared channel's renewal came due meanwhile) leaves a channel no
+// connection read (newShare). After the last word, the connection stays for the rest of the private
+// channel's hold (its end was near in the config it was set for); then one dial carries the newest
+// config's channels and the intermediate one, from the oldest position (10, before newShare's start),
+// and newShare's last word settles it on that connection.
+func TestRotationDuringAHold(t *testing.T) {
+	h, s, gen := holdingShortLived(t) // held for sharedID; the config holds newShare
 	requireAction[LoadConfig](t, h.advanceTo("renew"))
 	s.start = h.now
 	s.shared = newest
 	requireNo[Connect](t, h.answer(s))
 
-	c := expectDial(t, h.frame(gen, expireShared(13)), 10, privID, newShare) // the intermediate channel
-	c = expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 10, privID, newest)
-	h.joined(c, 16)
+	requireNo[Connect](t, h.frame(gen, expireShared(13)))
+	c := expectDial(t, h.replacedAt(h.deadline("hold"), gen), 10, privID, newest, newShare)
+	h.settles(c, 14, expireChannel(15, newShare), 16, privID, newest)
 	assert.Equal(t, []int{10, 11, 14, 16}, h.delivered())
 }
 
-// TestCatchUpStartsWhereTheReplacedDialStarted: a config replaced while its connection was still
-// dialling is caught up on from that dial's position, even when the newer reload began later.
-func TestCatchUpStartsWhereTheReplacedDialStarted(t *testing.T) {
-	h, s, gen := drainingShortLived(t)
+// TestDialReplacedWhileConnectingKeepsThePositions: a config answer that rotates a channel of a dial
+// still under way replaces that dial at once by one that also carries the rotated channel, from the
+// same position (10, before newShare's start), even though the reload began later (at message 12).
+func TestDialReplacedWhileConnectingKeepsThePositions(t *testing.T) {
+	h, s, gen := holdingShortLived(t)
 	h.frame(gen, msg(12))
-	requireAction[LoadConfig](t, h.advanceTo("renew")) // the next renewal begins at mid 12
-	x := expectDial(t, h.frame(gen, expireShared(13)), 10, privID, newShare)
+	requireAction[LoadConfig](t, h.advanceTo("renew")) // the next renewal begins at message 12
+	requireNo[Connect](t, h.frame(gen, expireShared(13)))
+	x := expectDial(t, h.replacedAt(h.deadline("hold"), gen), 10, privID, newShare)
 	s.start = h.now
 	s.shared = newest
 	acts := h.answer(s)
 	assert.Equal(t, x.Gen, requireAction[Disconnect](t, acts).Gen)
-	expectDial(t, acts, 10, privID, newShare) // the replaced dial's channels, from where it started
+	expectDial(t, acts, 10, privID, newest, newShare)
 }
 
 // TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition: messages behind a channel_expire
@@ -392,7 +457,7 @@ func TestMessagesAfterASwitchInTheSameFrameKeepTheResumePosition(t *testing.T) {
 
 // TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed: a config answer requested before a
 // channel_expire may predate it; it is applied (channels it holds may have carried messages since)
-// and another load follows, keeping the resume floor.
+// and another load follows, whose answer is dialled from newShare's position.
 func TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
@@ -404,7 +469,7 @@ func TestAnswerInFlightDuringAChannelExpireIsAppliedAndFollowed(t *testing.T) {
 	assert.Equal(t, 3, h.loads(), "the start's, the one in flight, one more")
 	s := defaultSpec()
 	s.shared = newShare
-	expectDial(t, h.answer(s), 10, privID, newShare) // from where the first load was asked for
+	expectDial(t, h.answer(s), 10, privID, newShare) // from before newShare's start (t0): the oldest id remembered
 }
 
 // TestInPlaceSwitchOutlivesAnOlderAnswer: a channel replaced in place by a channel_expire's
@@ -451,14 +516,14 @@ func receiveAt(h *harness, gen int, from time.Time, n int) {
 // receiveTimed feeds messages 1..n on gen, message i published at t0 + 10.5 s + i s.
 func receiveTimed(h *harness, gen, n int) { receiveAt(h, gen, t0.Add(10500*time.Millisecond), n) }
 
-// catchUpOwingTwo: on channels started an hour before t0, messages 1..10 arrive (message i published
-// at t0 − 10 s + i s) and the connection is lost; the reconnects are refused until the reload, whose
-// answer rotates the shared channel to newShare, started at sharedStart, and names channels that have
-// just ended (the portal hands a channel out until its end has passed). A catch-up of the first
-// config dials, and while it does the renewal, due at once and retried seconds later, rotates the
-// private channel too: the config is {newPriv, newShare}, and a catch-up of {privID, newShare} is
-// owed after the first one. It returns the first catch-up's dial.
-func catchUpOwingTwo(t *testing.T, sharedStart time.Time) (*harness, dial) {
+// rotatedTwiceWhileDialling: on channels started an hour before t0, messages 1..10 arrive (message i
+// published at t0 − 10 s + i s) and the connection is lost; the reconnects are refused until the
+// reload, whose answer rotates the shared channel to newShare, started at sharedStart, and names
+// channels that have just ended (the portal hands a channel out until its end has passed). Its dial
+// carries privID, newShare and sharedID from newShare's position, from; while it is under way, the
+// renewal, due at once, rotates the private channel too. The dial is replaced at once by one that
+// carries all four channels, from the oldest of their positions, which it returns.
+func rotatedTwiceWhileDialling(t *testing.T, sharedStart time.Time, from int) (*harness, dial) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
 	s.start = t0.Add(-time.Hour)
@@ -466,41 +531,39 @@ func catchUpOwingTwo(t *testing.T, sharedStart time.Time) (*harness, dial) {
 	receiveAt(h, gen, t0.Add(-10*time.Second), 10)
 	refusedUntilReload(h, gen)
 	s.shared, s.start, s.lifetime = newShare, sharedStart, h.now.Truncate(time.Second).Sub(sharedStart)
-	c := expectDial(t, h.answer(s), 10, privID, sharedID)
+	first := expectDial(t, h.answer(s), from, privID, newShare, sharedID)
 	requireAction[LoadConfig](t, h.advanceTo("renew"))
 	s.private, s.start, s.lifetime = newPriv, h.now, 12*time.Hour
-	requireNo[Connect](t, h.answer(s))
-	return h, c
+	acts := h.answer(s)
+	assert.Equal(t, first.Gen, requireAction[Disconnect](t, acts).Gen, "the dial under way is replaced")
+	return h, expectDial(t, acts, from, newPriv, newShare, privID, sharedID)
 }
 
-// TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied: a config that was applied but never
-// dialled (a catch-up of an older one came first) and is then replaced is caught up on from where the
-// resume position stood when it was applied: before its new channel's start (message 3), not from
-// the catch-up's position or the newer reload's floor (message 10).
-func TestConfigReplacedDuringACatchUpIsOwedFromWhereItWasApplied(t *testing.T) {
-	h, c := catchUpOwingTwo(t, t0.Add(-5*time.Second))
+// TestConfigReplacedWhileDialling: a config whose dial was still under way when the next one replaced
+// its other channel: the new dial carries both rotated channels and both new ones, from the oldest
+// position, newShare's before its start (message 3), not the resume position (10). Its replay brings
+// what newShare held (4 again, skipped; 11, sent while no one listened).
+func TestConfigReplacedWhileDialling(t *testing.T) {
+	h, c := rotatedTwiceWhileDialling(t, t0.Add(-5*time.Second), 3)
 	h.open(c.Gen)
-	next := expectDial(t, h.frame(c.Gen, expireShared(13)), 3, privID, newShare)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(4), msg(11)) // replayed from 3: 11 was sent to newShare while no one listened
-	expectDial(t, h.frame(next.Gen, expirePrivate(14)), 3, newPriv, newShare)
+	h.frame(c.Gen, msg(4), msg(11))
 	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, h.delivered())
 }
 
-// TestCatchUpGivenUpAfterRepeatedCuts: catch-up connections that open and are lost before the
-// rotated channel's last word are tried maxCatchUpOpens times; then the new config is dialled, and
-// no catch-up follows.
-func TestCatchUpGivenUpAfterRepeatedCuts(t *testing.T) {
-	h, c := catchingUp(t)
-	for i := 0; i < maxCatchUpOpens; i++ {
-		checkDial(t, c, 10, privID, sharedID)
+// TestRotatedGivenUpAfterRepeatedCuts: connections carrying the rotated channel that open and are
+// lost before its last word: after maxRotatedOpens of them it is given up, and the next dial carries
+// only the config's channels. Each dial resumes from where the one before got.
+func TestRotatedGivenUpAfterRepeatedCuts(t *testing.T) {
+	h, c := afterRotation(t)
+	from := 10
+	for i := 0; i < maxRotatedOpens; i++ {
+		checkDial(t, c, from, privID, newShare, sharedID)
 		h.open(c.Gen)
-		h.frame(c.Gen, msg(12+i))
-		h.advance(catchUpDrainTimeout / 2)
-		h.drop(c.Gen, 1006)
-		c = dialOf(t, h.nextDial())
+		from = 12 + i
+		h.frame(c.Gen, msg(from))
+		c = h.redial(c.Gen)
 	}
-	checkDial(t, c, 10, privID, newShare)
+	checkDial(t, c, from, privID, newShare)
 	h.joined(c, 20)
 	assert.Equal(t, []int{10, 12, 13, 14, 20}, h.delivered())
 }
@@ -548,15 +611,18 @@ func renewalAfterDrop(t *testing.T) (*harness, cfgSpec) {
 	return h, s
 }
 
-// TestCatchUpThenLateNamedChannel: when a catch-up on the previous config comes first, the connection
-// after it still starts from before the new channel's start, not from where the catch-up got.
-func TestCatchUpThenLateNamedChannel(t *testing.T) {
+// TestLateNamedChannelAfterADrop: a rotation learnt after the connection was lost, to a channel that
+// started while the client still received the old ones: the next dial carries the rotated channel
+// with the new one, from before the new one's start (message 3), not from where the old connection
+// got (11); the rotated channel's last word then changes nothing but the ledger.
+func TestLateNamedChannelAfterADrop(t *testing.T) {
 	h, s := renewalAfterDrop(t)
 	next := s
 	next.shared, next.start = newShare, t0.Add(15*time.Second)
-	c := expectDial(t, h.answer(next), 11, privID, sharedID) // where the old connection got
+	c := expectDial(t, h.answer(next), 3, privID, newShare, sharedID)
 	h.open(c.Gen)
-	expectDial(t, h.frame(c.Gen, expireShared(12)), 3, privID, newShare) // from before the new channel's start
+	requireNo[Connect](t, h.frame(c.Gen, expireShared(12)))
+	h.expectRedial(c.Gen, privID, newShare)
 }
 
 // TestLateNamedChannelOlderThanTheWindow: when every message still remembered is newer than the new
@@ -589,59 +655,63 @@ func TestUnchangedChannelsKeepThePosition(t *testing.T) {
 	expectDial(t, acts, 11, privID, sharedID)
 }
 
-// TestLastWordOnAnEarlierCatchUpSettlesTheNextOne: a catch-up replays every channel of its config,
-// so it can bring the last word of a channel that a later catch-up owes. That notice comes once (a
-// replay of it is a duplicate): the later catch-up must not wait for it again, and is not dialled.
-func TestLastWordOnAnEarlierCatchUpSettlesTheNextOne(t *testing.T) {
-	h, c := catchUpOwingTwo(t, t0.Add(2*time.Second)) // after every message: applied at message 10
-	h.open(c.Gen)
-	requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
-	next := expectDial(t, h.frame(c.Gen, expireShared(14)), 10, newPriv, newShare) // the newest config at once
-	h.joined(next, 15)
+// TestLastWordsOnTheOneConnection: both rotated channels' last words come on the one connection that
+// carries them with the new channels, whichever position it was dialled from (newShare's start after
+// every message remembered: 10; before some: 3). Each settles its channel there: nothing is dialled,
+// a replay of the notice changes nothing, and the connection after a drop carries only the new
+// channels.
+func TestLastWordsOnTheOneConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		sharedStart time.Time
+		from        int
+	}{
+		{"new channel after every message", t0.Add(2 * time.Second), 10},
+		{"new channel before some", t0.Add(-5 * time.Second), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, c := rotatedTwiceWhileDialling(t, tc.sharedStart, tc.from)
+			h.open(c.Gen)
+			requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
+			requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13), expireShared(14)))
+			h.frame(c.Gen, msg(15))
+			h.expectRedial(c.Gen, newPriv, newShare)
+		})
+	}
 }
 
-// TestLastWordFromALaterPositionSettlesNothing: a notice that came on a connection dialled from
-// further on (message 10) than where a catch-up must start (message 3, before newShare's start) does
-// not vouch for what the channel held before: that catch-up still runs.
-func TestLastWordFromALaterPositionSettlesNothing(t *testing.T) {
-	h, c := catchUpOwingTwo(t, t0.Add(-5*time.Second))
-	h.open(c.Gen)
-	requireNo[Connect](t, h.frame(c.Gen, expirePrivate(13)))
-	expectDial(t, h.frame(c.Gen, expireShared(14)), 3, privID, newShare)
-}
-
-// TestCatchUpSettledWhileDiallingSwitchesOnOpen: a catch-up whose replay brings, in the frame that opens it, every
-// rotated channel's last word switches in that same input, without waiting for its bound.
-// (The old form of this test settled the catch-up before its connection opened by calling into the
-// machine; no sequence of inputs reaches that state, since a frame of a dialling connection opens it
-// first.)
-func TestCatchUpSettledWhileDiallingSwitchesOnOpen(t *testing.T) {
-	h, c := catchingUp(t)
+// TestLastWordInTheOpeningFrame: the frame that opens the dial carrying the old and the new channels
+// brings the rotated channel's last word: the connection stays, and the one after a drop carries only
+// the config's channels.
+func TestLastWordInTheOpeningFrame(t *testing.T) {
+	h, c := afterRotation(t)
 	acts := h.frame(c.Gen, msg(12), expireShared(13)) // the replay opens the connection
-	assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
-	next := expectDial(t, acts, 10, privID, newShare)
+	requireNo[Disconnect](t, acts)
+	requireNo[Connect](t, acts)
 	assert.Equal(t, []int{10, 12}, h.delivered())
-	h.joined(next, 14)
+	h.frame(c.Gen, msg(14))
+	h.expectRedial(c.Gen, privID, newShare)
 }
 
-// TestLastWordRememberedAcrossConfigs: a channel whose channel_expire arrived is not caught up on
-// when a later config drops it, though other configs were applied in between.
+// TestLastWordRememberedAcrossConfigs: a channel whose channel_expire arrived is neither dialled again
+// while the config in use still names it nor kept as a rotated channel once a later config drops it,
+// though other configs were applied in between.
 func TestLastWordRememberedAcrossConfigs(t *testing.T) {
 	h := newHarness(t, Options{})
 	gen := h.start(defaultSpec())
 	h.frame(gen, msg(10))
 	requireAction[LoadConfig](t, h.frame(gen, expirePrivate(11)))
 	// The answer still names the private channel (the portal had not rotated it yet) but a new
-	// shared one; the connection moves to it.
+	// shared one; the connection moves to it, leaving the spent private channel out.
 	s := defaultSpec()
 	s.shared = newShare
 	h.answer(s)
-	c := expectDial(t, h.frame(gen, expireShared(12)), 10, privID, newShare)
+	c := expectDial(t, h.frame(gen, expireShared(12)), 10, newShare)
 	h.open(c.Gen)
 	// While disconnected, the private channel is found rotated.
 	refusedUntilReload(h, c.Gen)
 	s.private = newPriv
-	expectDial(t, h.answer(s), 10, newPriv, newShare) // no catch-up: the private channel's last word arrived
+	expectDial(t, h.answer(s), 10, newPriv, newShare) // not privID: its last word arrived
 }
 
 // expireSharedFor is channel_expire of the harness's shared channel naming next as its successor,
@@ -651,34 +721,38 @@ func expireSharedFor(n int, next string, start time.Time) []byte {
 		`","start":"`+start.Format(time.RFC3339)+`","end":"`+start.Add(time.Minute).Format(time.RFC3339)+`","type":"local.app"}}`)
 }
 
-// TestSkippedSuccessorIsCaughtUpOn: the drained channel's channel_expire names a successor that the
-// config being switched to no longer holds (the portal rotated it again before the answer). What was
-// sent to it is caught up on through its own id before the new config is joined.
-func TestSkippedSuccessorIsCaughtUpOn(t *testing.T) {
-	h, gen, _ := renewedShared(t) // draining sharedID from mid 10; the config holds newShare
-	c := expectDial(t, h.frame(gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
-	next := expectDial(t, h.catchUp(c, 13, expireChannel(14, middle)), 10, privID, newShare)
-	h.joined(next, 15)
+// TestSkippedSuccessorIsRead: the rotated channel's channel_expire names a successor that the config
+// in use does not hold (the portal rotated it again before the answer). What was sent to it can only
+// be read through its own id: the dial after the last word carries it, as a rotated channel, with the
+// config's channels, from the oldest position (newShare's, 11), and its own last word settles it.
+func TestSkippedSuccessorIsRead(t *testing.T) {
+	h, gen, _ := renewedShared(t) // held for sharedID; the config holds newShare
+	c := expectDial(t, h.frame(gen, expireSharedFor(12, middle, h.now)), 11, privID, newShare, middle)
+	h.settles(c, 13, expireChannel(14, middle), 15, privID, newShare)
 	assert.Equal(t, []int{10, 11, 13, 15}, h.delivered())
 }
 
-// TestNamedSuccessorInTheNewConfigNeedsNoCatchUp: when the successor the notice names is the new
-// config's own channel, the switch goes straight to it.
-func TestNamedSuccessorInTheNewConfigNeedsNoCatchUp(t *testing.T) {
+// TestNamedSuccessorAlreadyInTheConfig: when the successor the notice names is the config's own
+// channel, the dial after the last word carries just the config's channels, from newShare's position
+// (11).
+func TestNamedSuccessorAlreadyInTheConfig(t *testing.T) {
 	h, gen, _ := renewedShared(t)
-	c := expectDial(t, h.frame(gen, expireSharedFor(12, newShare, h.now)), 10, privID, newShare)
+	c := expectDial(t, h.frame(gen, expireSharedFor(12, newShare, h.now)), 11, privID, newShare)
 	h.joined(c, 13)
 }
 
-// TestSkippedSuccessorDuringACatchUp: a catch-up that learns of a skipped successor catches up on it
-// next, then joins the new config.
-func TestSkippedSuccessorDuringACatchUp(t *testing.T) {
-	h, c := catchingUp(t) // catching up on sharedID; the config holds newShare
+// TestSkippedSuccessorAfterARotationWhileDisconnected: on the connection that carries the old and the
+// new channels after a rotation while disconnected, the rotated channel's last word names a successor
+// the config does not hold: the connection is replaced by one that carries it too (from before its
+// start, 12), and its own last word settles it.
+func TestSkippedSuccessorAfterARotationWhileDisconnected(t *testing.T) {
+	h, c := afterRotation(t) // the config holds newShare
 	h.open(c.Gen)
-	next := expectDial(t, h.frame(c.Gen, expireSharedFor(12, middle, h.now)), 10, privID, middle)
+	next := expectDial(t, h.frame(c.Gen, expireSharedFor(12, middle, h.now)), 12, privID, newShare, middle)
 	h.open(next.Gen)
-	last := expectDial(t, h.frame(next.Gen, expireChannel(13, middle)), 10, privID, newShare)
-	h.joined(last, 14)
+	requireNo[Connect](t, h.frame(next.Gen, expireChannel(13, middle)))
+	h.frame(next.Gen, msg(14))
+	h.expectRedial(next.Gen, privID, newShare)
 }
 
 // nearBothEnds starts a harness whose channels both end a minute after t0, lets message 10 arrive
@@ -699,22 +773,25 @@ func expirePrivateFor(n int) []byte {
 }
 
 // TestInPlaceSwitchWaitsForTheOtherChannelEndingToo: a channel_expire that replaces the shared
-// channel while the private one ends within switchDrainTimeout keeps the connection, which still
-// brings the private channel's messages and then its channel_expire; one connection then joins both
-// successors, from the shared notice on.
+// channel while the private one ends within rotatedWait keeps the connection (the hold for the
+// private channel), which still brings the private channel's messages and then its channel_expire.
+// That one closes the connection, and ChannelExpireReconnect later one connection carries both
+// successors, from the oldest position: newShare's, from before its start (the shared notice, 11).
 func TestInPlaceSwitchWaitsForTheOtherChannelEndingToo(t *testing.T) {
 	h, gen, acts := nearBothEnds(t)
 	requireNo[Disconnect](t, acts)
 	requireNo[Connect](t, acts)
 	assert.Equal(t, newShare, h.m.Config().Channels.Shared.ID, "the successor is taken at once")
 	assert.Equal(t, StatusOnline, h.m.Status())
+	h.deadline("hold")
 	h.quiet(time.Second)
 
 	h.frame(gen, msg(12)) // the private channel's messages still arrive
 	acts = h.frame(gen, expirePrivateFor(13))
 	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen)
-	// from the shared notice: the new shared channel's messages came after it
-	c := expectDial(t, acts, 11, newPriv, newShare)
+	requireNo[Connect](t, acts)
+	assert.Equal(t, h.now.Add(DefaultTiming().ChannelExpireReconnect), h.deadline("reconnect"))
+	c := expectDial(t, h.advanceTo("reconnect"), 11, newPriv, newShare)
 	assert.EqualValues(t, 2, h.m.Stats().Renewals)
 
 	h.open(c.Gen)
@@ -725,7 +802,7 @@ func TestInPlaceSwitchWaitsForTheOtherChannelEndingToo(t *testing.T) {
 
 // TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord: the other channel's channel_expire in an
 // app's wording names no successor: the config is reloaded while the connection stays, and its answer
-// makes the switch, from where the wait began.
+// replaces it, from newShare's position (the shared notice, 11: the last message before its start).
 func TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
 	h.frame(gen, msg(12))
@@ -742,11 +819,12 @@ func TestInPlaceSwitchWaitEndsWithTheOtherChannelsLastWord(t *testing.T) {
 	h.joined(c, 14)
 }
 
-// TestInPlaceSwitchWaitsNoLongerThanTheRenewal: without the other channel's channel_expire, the
-// switch happens switchDrainTimeout after the renewal due for that channel, with the channel kept.
+// TestInPlaceSwitchWaitsNoLongerThanTheRenewal: without the other channel's channel_expire, the hold
+// ends rotatedWait after the renewal due for that channel, and the connection is replaced with the
+// channel kept.
 func TestInPlaceSwitchWaitsNoLongerThanTheRenewal(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
-	switchAt := h.deadline("renew").Add(switchDrainTimeout)
+	switchAt := h.deadline("renew").Add(rotatedWait)
 	requireAction[LoadConfig](t, h.advanceTo("renew"))
 	s := defaultSpec() // the renewal, answered with the same private channel
 	s.lifetime = time.Minute
@@ -765,7 +843,7 @@ func TestInPlaceSwitchWaitEndsWithTheConnection(t *testing.T) {
 	require.Len(t, all[Connect](acts), 1)
 	c := expectDial(t, acts, 11, privID, newShare)
 	h.open(c.Gen)
-	h.quiet(switchDrainTimeout)
+	h.quiet(rotatedWait)
 }
 
 // TestInPlaceSwitchWhenTheOtherChannelLivesOn: far from the other channel's end, the connection is
@@ -783,8 +861,8 @@ func TestInPlaceSwitchWhenTheOtherChannelLivesOn(t *testing.T) {
 
 // TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer: the private channel said its last
 // word (no successor named, a reload on its way) before the shared channel's channel_expire: nothing
-// is dialled with the spent private channel; the config answer connects, from where the reload was
-// asked for.
+// is dialled with the spent private channel; the config answer connects, from the new channels'
+// position (they started at t0, before every message: 10).
 func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.T) {
 	h, s, gen := minuteChannels(t)
 	requireAction[LoadConfig](t, h.frame(gen, expirePrivate(11)))
@@ -798,10 +876,11 @@ func TestInPlaceSwitchAfterTheOtherChannelsLastWordWaitsForTheAnswer(t *testing.
 	expectDial(t, h.answer(s), 10, newPriv, newShare)
 }
 
-// TestInPlaceSuccessorRotatedBeforeItWasJoined: while the connection is kept for the private
-// channel, the portal rotates both channels at once: the private notice ends the wait, and the
-// config answer names successors of both. The shared channel taken in place was never subscribed by
-// any connection, so it is caught up on, from before it started, before the newest channels.
+// TestInPlaceSuccessorRotatedBeforeItWasJoined: while the connection is held for the private
+// channel, the portal rotates both channels at once: the private notice ends the wait, and the config
+// answer names successors of both. The shared channel taken in place was never read by any
+// connection, so it stays in the ledger as a rotated channel: one dial carries it with the newest
+// channels, from its position (before its start, 11), and its last word settles it there.
 func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
 	h, gen, _ := nearBothEnds(t)
 	h.frame(gen, msg(12))
@@ -810,52 +889,156 @@ func TestInPlaceSuccessorRotatedBeforeItWasJoined(t *testing.T) {
 	s.lifetime = time.Minute
 	s.private, s.shared, s.start = newPriv, newest, h.now
 	acts := h.answer(s)
-	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen, "the kept connection holds nothing to wait for")
-	c := expectDial(t, acts, 11, privID, newShare) // a catch-up of the shared channel never joined
+	assert.Equal(t, gen, requireAction[Disconnect](t, acts).Gen, "the held connection holds nothing to wait for")
+	c := expectDial(t, acts, 11, newPriv, newest, newShare)
 
-	next := expectDial(t, h.catchUp(c, 14, expireChannel(15, newShare)), 11, newPriv, newest)
-	h.open(next.Gen)
-	h.frame(next.Gen, msg(16))
+	h.settles(c, 14, expireChannel(15, newShare), 16, newPriv, newest)
 	assert.Equal(t, []int{10, 12, 14, 16}, h.delivered())
 }
 
-// TestCatchUpLostAtOnceIsTriedAgain: a catch-up connection that opens and ends at once without a
-// close code (a dropped network, or a server refusing after the open: a browser cannot tell) counts
-// as refused, so the new config is dialled; once that opens, the catch-up is dialled once more. A
-// close code refusing the ids (4010) gives it up.
-func TestCatchUpLostAtOnceIsTriedAgain(t *testing.T) {
-	for _, tc := range []struct {
-		code  int
-		again bool
-	}{{1006, true}, {CloseWrongChannel, false}} {
-		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
-			h, c := catchingUp(t)
-			h.open(c.Gen)
-			next := expectDial(t, h.drop(c.Gen, tc.code), 10, privID, newShare)
-			acts := h.open(next.Gen)
-			if !tc.again {
-				requireNo[Disconnect](t, acts)
-				h.joined(next, 11)
-				return
-			}
-			assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen)
-			expectDial(t, acts, 10, privID, sharedID) // the catch-up is dialled once more
-		})
-	}
+// TestRotatedCarrierLostAtOnce: a connection carrying the rotated channel that opens and ends at once
+// without a close code (a dropped network, or a server refusing after the open: a browser cannot
+// tell) counts as a refused dial: the config's channels are dialled at once without it, and once that
+// connection opens, it is dialled once more. A close code refusing the ids (4010) gives it up; the
+// config is then reloaded after WrongChannelDelay, as for any 4010, and the connection after the
+// answer carries the config's channels, from the position kept.
+func TestRotatedCarrierLostAtOnce(t *testing.T) {
+	t.Run("no close code", func(t *testing.T) {
+		h, c := afterRotation(t)
+		h.open(c.Gen)
+		next := expectDial(t, h.drop(c.Gen, 1006), 10, privID, newShare)
+		acts := h.open(next.Gen)
+		assert.Equal(t, next.Gen, requireAction[Disconnect](t, acts).Gen)
+		expectDial(t, acts, 10, privID, newShare, sharedID) // the rotated channel is dialled once more
+	})
+	t.Run("4010", func(t *testing.T) {
+		// The server refused an id: the rotated one is given up and the dial is made again at once
+		// without it; a 4010 that came again would be about the config's own channels.
+		h, c := afterRotation(t)
+		h.open(c.Gen)
+		next := expectDial(t, h.drop(c.Gen, CloseWrongChannel), 10, privID, newShare)
+		_, reloading := h.m.Deadlines()["reload"]
+		assert.False(t, reloading, "no config reload for a refused rotated id")
+		h.joined(next, 11)
+	})
 }
 
-// TestPositionTakenBeforeAnyMessage: a renewal asked for before anything arrived has no resume
-// position, which a server takes as "replay nothing". The first message that arrives afterwards
-// stands in for it, so the connection after the switch replays what followed that message.
+// TestPositionTakenBeforeAnyMessage: a renewal answered before anything arrived gives the new channel
+// no position, which a server takes as "replay nothing". The first message that arrives afterwards
+// stands in for it, so the connection after the rotated channel's last word replays what followed
+// that message (10), though the channels the held connection carried got further (12).
 func TestPositionTakenBeforeAnyMessage(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := defaultSpec()
 	s.lifetime = time.Minute
 	gen := h.start(s)
 	requireAction[LoadConfig](t, h.advanceTo("renew"))
-	h.frame(gen, msg(10))
-	h.frame(gen, msg(11))
 	s.start, s.shared = h.now, newShare
 	requireNo[Connect](t, h.answer(s))
+	h.frame(gen, msg(10))
+	h.frame(gen, msg(11))
 	expectDial(t, h.frame(gen, expireShared(12)), 10, privID, newShare)
+}
+
+// newToken is the jwt a renewal brings in version 5 scenarios.
+const newToken = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjJ9.bmV3"
+
+// rpcMsg is message n (see msg) as a JSON-RPC delivery.
+func rpcMsg(n int) []byte { return rpcMessage(mid(n), key(n)) }
+
+// rpcExpireShared is the harness's shared channel's channel_expire as JSON-RPC message n.
+func rpcExpireShared(n int) []byte {
+	return protocol.EncodeIncomingMessage(mid(n), json.RawMessage(`{"module_id":"pull","command":"channel_expire","params":`+
+		`{"action":"reconnect","channel":{"id":"`+sharedID+`","type":"shared"}}}`), protocol.Sender{Type: 0}, nil, nil)
+}
+
+// tokenOf is the jwt a dial carries.
+func tokenOf(t *testing.T, c Connect) string { return query(t, c.URL).Get("token") }
+
+// startTokens starts a version 5 harness whose channels live a minute, without ping timeouts, and
+// lets message 10 arrive; it returns the spec started.
+func startTokens(t *testing.T) (*harness, cfgSpec, int) {
+	timing := DefaultTiming()
+	timing.FirstPingTimeout, timing.PingTimeout = time.Hour, time.Hour
+	h := newHarness(t, Options{Timing: &timing})
+	s := v5()
+	s.lifetime = time.Minute
+	gen := h.start(s)
+	h.frame(gen, rpcMsg(10))
+	return h, s, gen
+}
+
+// TestTokenRotation: in version 5 the token names the channels, so channels of two tokens cannot share
+// a connection. Rotated while disconnected, the old token's channel is read first, by a connection of
+// its own from where the old connection got; once its last word has arrived, the new token's
+// connection follows, from the new channel's position (10), not from where the old token's got.
+// Rotated while connected, the open connection is kept for the old channel no longer than reopenWait,
+// then replaced by the new token's; what arrived on it meanwhile is delivered.
+func TestTokenRotation(t *testing.T) {
+	t.Run("while disconnected", func(t *testing.T) {
+		h, s, gen := startTokens(t)
+		refusedUntilReload(h, gen)
+		s.token, s.shared, s.start = newToken, newShare, h.now
+		old := requireAction[Connect](t, h.answer(s))
+		assert.Equal(t, defaultToken, tokenOf(t, old), "the old token's channel first")
+		assert.Equal(t, mid(10), dialOf(t, old).MID)
+		h.open(old.Gen)
+		h.frame(old.Gen, rpcMsg(12))
+		acts := h.frame(old.Gen, rpcExpireShared(13))
+		assert.Equal(t, old.Gen, requireAction[Disconnect](t, acts).Gen)
+		next := requireAction[Connect](t, acts)
+		assert.Equal(t, newToken, tokenOf(t, next))
+		assert.Equal(t, mid(10), dialOf(t, next).MID)
+		h.open(next.Gen)
+		h.frame(next.Gen, rpcMsg(11)) // sent to the new channel while the old token's connection was open
+		h.frame(next.Gen, rpcMsg(14))
+		assert.Equal(t, []int{10, 12, 11, 14}, h.delivered())
+		assert.Equal(t, newToken, tokenOf(t, h.reconnect(next.Gen)), "nothing of the old token is left")
+	})
+	t.Run("while connected", func(t *testing.T) {
+		h, s, gen := startTokens(t)
+		requireAction[LoadConfig](t, h.advanceTo("renew"))
+		s.token, s.shared, s.start = newToken, newShare, h.now
+		acts := h.answer(s)
+		requireNo[Disconnect](t, acts)
+		assert.Equal(t, h.now.Add(reopenWait), h.deadline("retire"))
+		h.frame(gen, rpcMsg(11)) // on the old token's channel
+		next := requireAction[Connect](t, h.replacedAt(h.now.Add(reopenWait), gen))
+		assert.Equal(t, newToken, tokenOf(t, next))
+		assert.Equal(t, mid(10), dialOf(t, next).MID, "from the new channel's position")
+		h.open(next.Gen)
+		h.frame(next.Gen, rpcMsg(12)) // sent to the new channel while the old token's connection was kept
+		assert.Equal(t, []int{10, 11, 12}, h.delivered())
+		assert.Equal(t, newToken, tokenOf(t, h.reconnect(next.Gen)), "the old channel was given up")
+	})
+}
+
+// TestLedgerKeepsAtMostMaxRotated: rotations that keep coming while no connection opens (each
+// renewal, due at once as the portal hands out channels that have just ended, brings another shared
+// channel, and replaces the dial under way) leave at most maxRotated rotated channels in the ledger.
+// Every dial carries the config's channels, then the rotated ones, oldest first; once there are more,
+// the oldest is given up and never dialled again.
+func TestLedgerKeepsAtMostMaxRotated(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := defaultSpec()
+	s.lifetime = 2 * time.Second // renewals retried every lifetime while the config is expired
+	gen := h.start(s)
+	h.frame(gen, msg(10))
+	c := h.redial(gen) // under way: it never opens
+	var rotated []string
+	shared := sharedID
+	for k := 1; k <= maxRotated+2; k++ {
+		requireAction[LoadConfig](t, h.advanceTo("renew"))
+		rotated = append(rotated, shared)
+		if len(rotated) > maxRotated {
+			rotated = rotated[1:]
+		}
+		shared = fmt.Sprintf("%032x.%040x", 0xe0000+k, k)
+		s.shared, s.start = shared, h.now.Add(-s.lifetime)
+		acts := h.answer(s)
+		assert.Equal(t, c.Gen, requireAction[Disconnect](t, acts).Gen)
+		c = expectDial(t, acts, 10, append([]string{privID, shared}, rotated...)...)
+	}
+	assert.Len(t, c.Channels, 2+maxRotated)
+	assert.NotContains(t, c.Channels, sharedID)
 }

@@ -10,7 +10,7 @@ import (
 func (m *Machine) Tick(now time.Time) []Action {
 	m.begin(now)
 	for t := timer(0); t < numTimers; t++ {
-		d := m.deadlines[t]
+		d := m.timers.at[t]
 		if d.IsZero() || now.Before(d) {
 			continue
 		}
@@ -30,44 +30,40 @@ func (m *Machine) fire(t timer) {
 		m.logf("channels expired: renewing the config")
 		m.reload(false)
 	case tSafety:
-		if m.expired() && !m.loading && !m.pending(tRenew) {
+		if m.expired() && !m.load.loading && !m.pending(tRenew) {
 			m.reload(false)
 		}
 		m.set(tSafety, m.t.SafetyTick)
 	case tWatchdog:
-		if m.conn == connOpen {
+		if m.conn.state == connOpen {
 			m.logf("no ping from the server in time: reconnecting")
 			m.disconnect(CloseStuck, "connection stuck")
 			m.setStatus(StatusOffline)
-			m.attempt = 0
+			m.conn.attempt = 0
 			m.scheduleReconnect()
 		}
 	case tOffline:
 		m.report(StatusOffline)
 	case tReload:
-		connect := m.reloadConnect
-		m.reloadConnect = false
+		connect := m.load.delayedConnect
+		m.load.delayedConnect = false
 		m.reload(connect)
 	case tRestoreWS:
-		if m.transport == protocol.TransportLongPolling && m.transportUsable(protocol.TransportWebSocket) {
+		if m.transport.current == protocol.TransportLongPolling && m.transportUsable(protocol.TransportWebSocket) {
 			m.logf("trying websocket again")
-			m.transport = protocol.TransportWebSocket
+			m.transport.current = protocol.TransportWebSocket
 			m.connect()
 		}
 	case tStartTimeout:
 		if m.starting {
 			m.fail(ErrStartTimeout)
 		}
-	case tSwitch:
-		if m.draining != nil {
-			if len(m.draining) > 0 {
-				m.logf("no channel_expire from the rotated channels in time: switching")
-			}
-			m.draining = map[string]bool{}
-			m.drained("")
-		}
+	case tHold:
+		m.reconcile(0)
+	case tRetire:
+		m.retireExpired()
 	case tLongPollOpen:
-		if m.conn == connConnecting && m.transport == protocol.TransportLongPolling {
+		if m.conn.state == connConnecting && m.transport.current == protocol.TransportLongPolling {
 			m.markOpen()
 		}
 	}

@@ -244,7 +244,7 @@ func (w *world) feed(acts []Action) {
 func (w *world) answer() *protocol.Config {
 	priv, shared := w.current("private"), w.current("shared")
 	spec := func(ch *wchan) *channelSpec { return &channelSpec{id: ch.id, start: ch.start, end: ch.end} }
-	cfg, err := protocol.ParseConfig([]byte(configJSON(4, true, w.now, shared.end, spec(priv), spec(shared))), w.now)
+	cfg, err := protocol.ParseConfig([]byte(configJSON(4, true, w.now, shared.end, "", spec(priv), spec(shared))), w.now)
 	require.NoError(w.t, err)
 	return cfg
 }
