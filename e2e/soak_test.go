@@ -36,7 +36,7 @@ const (
 	soakLifetime = 2 * time.Second // channel lifetime: a renewal every two seconds
 	// soakTokenLifetime is the version 5 token's: longer than an outage (restarts up to 1.5 s, then
 	// the backoff), as the portal's twelve-hour token is. A token that lapses before the client can
-	// reconnect makes what its channel still held unreachable: a catch-up needs a token naming it.
+	// reconnect makes what its channel still held unreachable: reading it needs a token naming it.
 	soakTokenLifetime  = 10 * time.Second
 	soakDrain          = 60 * time.Second
 	soakSettle         = 10 * time.Second
@@ -54,8 +54,8 @@ const (
 // on its channel, and no secret may show in anything the page or the stand-in wrote.
 //
 // The stand-in accepts rotated-away channel ids (standin.Options.AcceptRetired), as Push server 2.0
-// does: the client catches up on a channel rotated while it was disconnected by connecting once more
-// with the old ids (session/switch.go); a server that refused them would make what was stored for the
+// does: the next connection after a rotation while disconnected subscribes the old ids beside the new
+// ones (the session's ledger, session/ledger.go); a server that refused them would make what was stored for the
 // old channel unreachable, a loss no client can prevent (docs/reliability.md).
 func TestSoak(t *testing.T) {
 	duration := soakDefault
