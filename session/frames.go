@@ -217,13 +217,7 @@ func (m *Machine) channelExpire(e protocol.ChannelExpire) {
 
 // takeChannel replaces, in the config in use, the channel that ch succeeds.
 func (m *Machine) takeChannel(ch *protocol.Channel) {
-	next := *m.cfg
-	if ch.Type == "private" {
-		next.Channels.Private = ch
-	} else {
-		next.Channels.Shared = ch
-	}
-	m.cfg = &next
+	m.cfg = withChannel(m.cfg, ch)
 	m.take(m.cfg)
 	if m.load.loading {
 		m.load.again = true // the answer on its way holds the channel just replaced

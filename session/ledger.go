@@ -2,6 +2,7 @@ package session
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
@@ -57,12 +58,38 @@ type entry struct {
 
 // rawChannel strips the signature from a signed channel id ("<id>.<sig>" → "<id>").
 func rawChannel(id string) string {
-	for i := len(id) - 1; i >= 0; i-- {
-		if id[i] == '.' {
-			return id[:i]
-		}
+	if i := strings.LastIndexByte(id, '.'); i >= 0 {
+		return id[:i]
 	}
 	return id
+}
+
+// withChannel returns a copy of cfg holding ch in the place of the channel of its type.
+func withChannel(cfg *protocol.Config, ch *protocol.Channel) *protocol.Config {
+	next := *cfg
+	if ch.Type == "private" {
+		next.Channels.Private = ch
+	} else {
+		next.Channels.Shared = ch
+	}
+	return &next
+}
+
+// rotatedBudget is how long connections may read a rotated channel of cfg without its last word: a
+// channel the connections with the config in use cannot read holds the new channels back.
+func (m *Machine) rotatedBudget(cfg *protocol.Config) time.Duration {
+	if sameServer(cfg, m.cfg) {
+		return rotatedLife
+	}
+	return reopenWait
+}
+
+// capRotated gives up the oldest rotated channels beyond maxRotated.
+func (m *Machine) capRotated() {
+	for rotated := m.rotatedCount(); rotated > maxRotated; rotated-- {
+		i := slices.IndexFunc(m.ledger, func(e *entry) bool { return !e.live })
+		m.giveUp(m.ledger[i], "too many rotated channels")
+	}
 }
 
 // entryFor returns the entry of a channel id (signed or raw), or nil.
@@ -108,10 +135,7 @@ func (m *Machine) take(cfg *protocol.Config) {
 	for _, e := range m.ledger {
 		if e.live && !held[e.raw] {
 			e.live = false
-			e.budget = rotatedLife
-			if !sameServer(e.cfg, cfg) {
-				e.budget = reopenWait
-			}
+			e.budget = m.rotatedBudget(e.cfg)
 			if m.conn.state == connOpen && slices.Contains(m.conn.carried, e) {
 				e.until = m.now.Add(e.budget)
 			}
@@ -119,10 +143,7 @@ func (m *Machine) take(cfg *protocol.Config) {
 		}
 	}
 	m.ledger = slices.DeleteFunc(m.ledger, func(e *entry) bool { return !e.live && e.spent })
-	for rotated := m.rotatedCount(); rotated > maxRotated; rotated-- {
-		i := slices.IndexFunc(m.ledger, func(e *entry) bool { return !e.live })
-		m.giveUp(m.ledger[i], "too many rotated channels")
-	}
+	m.capRotated()
 }
 
 // enterRotated adds a channel that no config in use holds and that has not said its last word: the
@@ -130,17 +151,9 @@ func (m *Machine) take(cfg *protocol.Config) {
 // before its start, with the URLs and token of pred, the config its predecessor came from, holding it
 // in its predecessor's place (so that its own last word can name the next one).
 func (m *Machine) enterRotated(ch *protocol.Channel, pred *protocol.Config) {
-	cfg := *pred
-	if ch.Type == "private" {
-		cfg.Channels.Private = ch
-	} else {
-		cfg.Channels.Shared = ch
-	}
-	e := &entry{id: ch.ID, raw: rawChannel(ch.ID), cfg: &cfg, from: m.positionBefore(ch.Start, m.resume.MID), budget: rotatedLife}
-	if !sameServer(pred, m.cfg) {
-		e.budget = reopenWait
-	}
-	m.ledger = append(m.ledger, e)
+	m.ledger = append(m.ledger, &entry{id: ch.ID, raw: rawChannel(ch.ID), cfg: withChannel(pred, ch),
+		from: m.positionBefore(ch.Start, m.resume.MID), budget: m.rotatedBudget(pred)})
+	m.capRotated()
 	m.logf("channel_expire names a %s channel no config has named: read until its last word", ch.Type)
 }
 
