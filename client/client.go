@@ -36,6 +36,9 @@ type Options struct {
 	DisableWebSocket bool
 	// Timing overrides the protocol's delays (tests and demos shorten them); nil keeps the defaults.
 	Timing *session.Timing
+	// SendTimeout bounds how long a publish or a call waits for an open connection before it fails
+	// with CodeNotConnected; 0 means DefaultSendTimeout.
+	SendTimeout time.Duration
 	// ReadLimit is the largest frame accepted; a larger one drops the connection, which then resumes
 	// from the last message id. 0 means DefaultReadLimit.
 	ReadLimit int64
@@ -89,8 +92,10 @@ type Client struct {
 	destroyed bool
 	snap      snapshot
 	secrets   []string
+	watched   map[int]bool // users whose status changes the app follows (presence.go)
 
-	owned atomic.Int64
+	publicIDs publicIDCache // other users' app channels, for version 4 publishing (publicids.go)
+	owned     atomic.Int64
 }
 
 // snapshot is what the loop publishes for the getters after each step.
@@ -107,6 +112,9 @@ type snapshot struct {
 func New(opts Options) *Client {
 	if opts.ReadLimit <= 0 {
 		opts.ReadLimit = DefaultReadLimit
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = DefaultSendTimeout
 	}
 	if opts.LongPoller == nil {
 		opts.LongPoller = defaultLongPoller()
@@ -284,7 +292,11 @@ func (c *Client) Destroy(ctx context.Context) error {
 	}
 	c.secrets = nil
 	c.snap.cfg = nil
+	c.watched = nil
 	c.mu.Unlock()
+	c.publicIDs.mu.Lock()
+	c.publicIDs.byUser = nil
+	c.publicIDs.mu.Unlock()
 	return err
 }
 

@@ -14,6 +14,8 @@ import (
 type command struct {
 	start chan<- error
 	stop  bool
+	out   *outgoing             // a publish or a call to send (outbox.go)
+	cfg   chan *protocol.Config // answered with the config once there is one (nil if the loop ends first)
 }
 
 // eventKind tells what a transport or REST goroutine reports.
@@ -60,6 +62,8 @@ type loop struct {
 	batch     []byte    // events of inputs handled since the last OnEvents call, one JSON array; reused
 	lastFlush time.Time // when OnEvents was last called
 	timerGen  uint64    // the machine's TimerGeneration when the timers were last published
+
+	out outbox // what the app asked to send (outbox.go)
 }
 
 // batchWindow is how long after one OnEvents call the events of further frames are held to be
@@ -116,9 +120,21 @@ func (l *loop) run() {
 	flushTimer.Stop()
 	defer flushTimer.Stop()
 	var flushC <-chan time.Time
+	outTimer := time.NewTimer(time.Hour)
+	outTimer.Stop()
+	defer outTimer.Stop()
+	var outAt time.Time
 	m := l.c.m
 	for {
 		l.arm(timer)
+		if d, ok := l.nextOutDeadline(); !ok {
+			outTimer.Stop()
+			outAt = time.Time{}
+		} else if !d.Equal(outAt) {
+			outTimer.Stop()
+			outTimer.Reset(time.Until(d))
+			outAt = d
+		}
 		var acts []session.Action
 		var now time.Time // set for a frame or a poll answer, whose events may wait for the batch
 		select {
@@ -129,6 +145,10 @@ func (l *loop) run() {
 				acts = m.Start(time.Now())
 			case cmd.stop:
 				acts = m.Stop(time.Now())
+			case cmd.out != nil:
+				l.enqueue(cmd.out)
+			case cmd.cfg != nil:
+				l.out.cfgWait = append(l.out.cfgWait, cmd.cfg)
 			}
 		case ev := <-l.events:
 			if ev.kind == evFrame || ev.kind == evPoll {
@@ -140,8 +160,11 @@ func (l *loop) run() {
 			acts = m.Tick(time.Now())
 		case <-flushC:
 			flushC = nil
+		case <-outTimer.C:
+			outAt = time.Time{}
 		}
 		l.apply(acts)
+		l.pump(time.Now())
 		if len(l.batch) > 0 && flushC == nil {
 			var since time.Duration
 			if !now.IsZero() {
@@ -248,6 +271,7 @@ func (l *loop) finish() {
 	}
 	l.c.mu.Unlock()
 	close(l.exiting)
+	l.closeOut()
 	for _, w := range l.waiters {
 		w <- ErrStopped // only reached if the machine stopped without settling (never, by design)
 	}
@@ -315,6 +339,8 @@ func (l *loop) apply(acts []session.Action) {
 			if cn := l.conn; cn != nil && cn.gen == a.Gen {
 				cn.send(a.Data, a.Binary)
 			}
+		case session.Answers:
+			l.answer(a)
 		case session.Deliver:
 			l.hold(a.Events)
 		case session.StartDone:

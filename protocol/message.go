@@ -47,6 +47,9 @@ type Batch struct {
 	// Garbage counts the pieces that were skipped because they could not be read: an unparsable
 	// legacy envelope, an undecodable protobuf message or frame, a JSON-RPC packet of no known shape.
 	Garbage int
+	// StatsAnswers counts the channelStats responses of a protobuf frame: the push server's answers to
+	// a client's channelStats requests, which a client uses to learn that its earlier frames arrived.
+	StatsAnswers int
 }
 
 // newSender stores s in the chunk *senders and returns its address: one allocation per chunk rather

@@ -40,6 +40,15 @@ type Send struct {
 	Binary bool
 }
 
+// Answers hands the driver the answers to its own requests that one frame of connection Gen carried:
+// JSON-RPC responses (docs/protocol.md §6.4), or in protobuf mode the number of channelStats answers
+// (§17). The machine makes no requests of its own.
+type Answers struct {
+	Gen       int
+	Responses []protocol.RPCResponse
+	Stats     int
+}
+
 // Deliver hands a JSON array of events to the subscribers (one per input, so one per frame).
 type Deliver struct {
 	Events []byte
@@ -60,6 +69,7 @@ func (Connect) action()    {}
 func (Poll) action()       {}
 func (Disconnect) action() {}
 func (Send) action()       {}
+func (Answers) action()    {}
 func (Deliver) action()    {}
 func (StartDone) action()  {}
 func (Log) action()        {}

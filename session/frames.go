@@ -36,8 +36,12 @@ func (m *Machine) frame(data []byte, binary bool) {
 		} else {
 			b = protocol.DecodeText(data)
 		}
+		gen := m.conn.gen
 		m.stats.Garbage += int64(b.Garbage)
 		m.messages(b.Messages, false)
+		if b.StatsAnswers > 0 {
+			m.emit(Answers{Gen: gen, Stats: b.StatsAnswers})
+		}
 		return
 	}
 	if !binary && string(data) == protocol.PingFrame {
@@ -45,9 +49,13 @@ func (m *Machine) frame(data []byte, binary bool) {
 		m.set(tWatchdog, m.t.PingTimeout)
 		return
 	}
+	gen := m.conn.gen
 	f := protocol.DecodeJSONRPC(data)
 	m.stats.Garbage += int64(f.Garbage)
 	m.messages(f.Messages, true)
+	if len(f.Responses) > 0 {
+		m.emit(Answers{Gen: gen, Responses: f.Responses})
+	}
 	for _, req := range f.Requests {
 		if req.HasID {
 			m.send(protocol.EncodeRPCErrorResponse(req.ID, protocol.RPCMethodNotFound, "method not found"), false)

@@ -187,6 +187,23 @@ func (m *Machine) Config() *protocol.Config { return m.cfg }
 // Transport returns the transport of the current or next connection.
 func (m *Machine) Transport() protocol.Transport { return m.transport.current }
 
+// Link is the open connection a driver may write its own frames on: publishing and JSON-RPC calls
+// (docs/protocol.md §17, §6.4).
+type Link struct {
+	Gen       int
+	Transport protocol.Transport
+	Wire      protocol.Wire
+}
+
+// Link returns the connection open now; ok is false while none is (connecting, backing off, stopped).
+// A new Gen means a new connection: what was sent on an older one has no answer to wait for.
+func (m *Machine) Link() (l Link, ok bool) {
+	if m.conn.state != connOpen || m.conn.cfg == nil {
+		return Link{}, false
+	}
+	return Link{Gen: m.conn.gen, Transport: m.transport.current, Wire: m.conn.cfg.Wire()}, true
+}
+
 // Resume returns the resume position the next connection will carry.
 func (m *Machine) Resume() protocol.Resume { return m.resume }
 
