@@ -56,9 +56,13 @@ func newModule() *module {
 	}))
 	async := m.mustFunc(func(js.Value, []js.Value) any { return rejectedPromise(errDestroyed) })
 	done := m.mustFunc(func(js.Value, []js.Value) any { return js.Global().Get("Promise").Call("resolve") })
-	for _, name := range []string{"getConfig", "start"} {
+	for _, name := range []string{"getConfig", "start", "sendMessage", "sendMessageToChannels", "getUsersLastSeen",
+		"listChannels", "ping", "subscribeUserStatusChange", "unsubscribeUserStatusChange"} {
 		m.destroyed[name] = async
 	}
+	no := m.mustFunc(func(js.Value, []js.Value) any { return false })
+	m.destroyed["isPublishingEnabled"] = no
+	m.destroyed["isPublishingSupported"] = no
 	for _, name := range []string{"stop", "destroy"} {
 		m.destroyed[name] = done
 	}
@@ -94,7 +98,7 @@ type jsClient struct {
 }
 
 // newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
-// disableWebSocket?, restTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
+// disableWebSocket?, restTimeout?, sendTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
 //
 //	getConfig({cache = true, reopen = false}) → Promise<object>  the config (the result object)
 //	start() → Promise<true>                    resolves once online
@@ -103,6 +107,10 @@ type jsClient struct {
 //	getStatus() → 'online' | 'offline' | 'connect'
 //	getStats() → object                        client.Stats + jsFuncs, runtimeGoroutines
 //	getDebugInfo() → object                    redacted connection facts
+//	sendMessage(text), sendMessageToChannels(text) → Promise  publish (publish_js.go)
+//	isPublishingEnabled(), isPublishingSupported() → boolean
+//	getUsersLastSeen(text), listChannels(), ping(seconds) → Promise  JSON-RPC presence
+//	subscribeUserStatusChange(id), unsubscribeUserStatusChange(id) → Promise<void>
 //
 // prefetch is the loader's config call started before the runtime was ready (see prefetch): the
 // first config load of the client uses its outcome instead of calling again.
@@ -164,6 +172,10 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 		jc.reg.releaseAll()
 		return nil, &Error{Code: CodeInvalidArgument, Description: "timing must be an object"}
 	}
+	var sendTimeout time.Duration
+	if t := prop(options, "sendTimeout"); t.Type() == js.TypeNumber && t.Float() > 0 {
+		sendTimeout = time.Duration(t.Float() * float64(time.Millisecond))
+	}
 	jc.ctx, jc.cancel = context.WithCancel(context.Background())
 	jc.c = client.New(client.Options{
 		Timing:           timing,
@@ -173,6 +185,7 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 		OnEvents:         jc.deliver,
 		Logf:             logf,
 		DisableWebSocket: prop(options, "disableWebSocket").Truthy(),
+		SendTimeout:      sendTimeout,
 	})
 	return jc, nil
 }
@@ -188,6 +201,16 @@ func (jc *jsClient) export() js.Value {
 		"getStatus":    func([]js.Value) any { return jc.c.Status() },
 		"getStats":     func([]js.Value) any { return statsValue(jc.c.Stats()) },
 		"getDebugInfo": func([]js.Value) any { return jsonValue(jc.c.DebugInfo()) },
+
+		"sendMessage":                 jc.sendMessage,
+		"sendMessageToChannels":       jc.sendMessageToChannels,
+		"isPublishingEnabled":         func([]js.Value) any { return jc.c.PublishingEnabled() },
+		"isPublishingSupported":       func([]js.Value) any { return jc.c.PublishingSupported() },
+		"getUsersLastSeen":            jc.getUsersLastSeen,
+		"listChannels":                jc.listChannels,
+		"ping":                        jc.ping,
+		"subscribeUserStatusChange":   jc.subscribeUserStatus,
+		"unsubscribeUserStatusChange": jc.unsubscribeUserStatus,
 	}
 	for name, fn := range methods {
 		f, _, err := jc.reg.add(func(_ js.Value, args []js.Value) any { return fn(args) })

@@ -13,7 +13,8 @@ import (
 )
 
 // Codes of the errors the bridge gives JavaScript, besides the Bitrix REST codes (WRONG_AUTH_TYPE,
-// QUERY_LIMIT_EXCEEDED, …), which pass through unchanged. b24pull.d.ts mirrors them.
+// QUERY_LIMIT_EXCEEDED, …) and the codes of the publishing and presence calls (client.Code*), which
+// pass through unchanged. b24pull.d.ts mirrors them.
 const (
 	// CodeDestroyed: the client was destroyed; every later call rejects with it.
 	CodeDestroyed = "DESTROYED"
@@ -63,6 +64,10 @@ func errorFields(err error) (code, description string, status int) {
 	if errors.As(err, &be) {
 		return be.Code, be.Description, 0
 	}
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return ce.Code, ce.Description, 0
+	}
 	switch {
 	case errors.Is(err, client.ErrDestroyed):
 		return CodeDestroyed, "the client was destroyed", 0
@@ -77,10 +82,15 @@ func errorFields(err error) (code, description string, status int) {
 }
 
 // jsError builds the JavaScript Error for err: message is the description, and the object carries
-// code, description and, for REST errors, status.
+// code, description and, for REST errors, status; for JSON-RPC errors, rpcCode.
 func jsError(err error) js.Value {
 	code, desc, status := errorFields(err)
-	return newJSError(code, desc, status)
+	e := newJSError(code, desc, status)
+	var rpc *protocol.RPCError
+	if errors.As(err, &rpc) {
+		e.Set("rpcCode", rpc.Code) // the JSON-RPC error code the server answered (code is RPC_ERROR)
+	}
+	return e
 }
 
 // newJSError builds a JavaScript Error with code, description and (when positive) status fields.

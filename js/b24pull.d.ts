@@ -6,7 +6,13 @@ export type PullErrorCode =
   | 'CRASHED' // the Go runtime exited; every call of every client rejects with this
   | 'DESTROYED' // the client was destroyed
   | 'STOPPED' // stop() or destroy() ended start() before the client went online
-  | 'TIMEOUT' // a REST call or another wait ran out of time
+  | 'TIMEOUT' // a REST call, or the server's answer to a publish or a call, ran out of time
+  | 'NOT_CONNECTED' // not started, or no connection opened within sendTimeout: the message was not sent
+  | 'CONNECTION_LOST' // the connection closed after the message was sent and before the server's answer: it may or may not have been delivered
+  | 'PUBLISHING_UNAVAILABLE' // server version 3, long polling, or publish_enabled false in version 4
+  | 'JSON_RPC_REQUIRED' // presence calls need server version 5 (JSON-RPC)
+  | 'NO_PUBLIC_ID' // the portal gave no public channel for a user
+  | 'RPC_ERROR' // the server answered with a JSON-RPC error (see rpcCode)
   | 'CANCELED' // the wait was abandoned because its owner stopped
   | 'INVALID_ARGUMENT' // an unusable option (rest of the wrong kind, no BX24 loaded)
   | 'REST_FAILED' // the REST library threw, failed without a Bitrix code, or answered nonsense
@@ -20,6 +26,8 @@ export interface PullError extends Error {
   description: string;
   /** The HTTP status of a Bitrix REST error, when known. */
   status?: number;
+  /** The JSON-RPC error code of an RPC_ERROR (-32602 invalid params, …). */
+  rpcCode?: number;
 }
 
 /** The classic BX24 library (api.bitrix24.com/api/v1/), as far as b24pull uses it. */
@@ -55,6 +63,11 @@ export interface PullClientOptions {
   disableWebSocket?: boolean;
   /** Time limit of one REST attempt, in milliseconds. Default: 30000. */
   restTimeout?: number;
+  /**
+   * How long a publish or a presence call made while no connection is open waits for one, in
+   * milliseconds, before it rejects with NOT_CONNECTED (never sent). Default: 10000.
+   */
+  sendTimeout?: number;
   /**
    * Start pull.application.config.get ({CACHE: 'N'}) through `rest` as soon as createPullClient is
    * called, while the module loads, so that start() finds the config already there. The first config
@@ -179,6 +192,15 @@ export interface CommandHandler {
   getMap?(): Record<string, string | ((params: Record<string, unknown>, extra: PullExtra, command: string) => void)>;
 }
 
+/** A public channel: "<publicId>.<signature>" or the two parts. */
+export type PublicChannel = string | { publicId: string; signature: string };
+
+/** What subscribeUserStatusChange callbacks receive. */
+export interface UserStatusEvent {
+  userId: number;
+  isOnline: boolean;
+}
+
 /** Counters of the client and of the module. */
 export interface PullStats {
   messages: number;
@@ -228,6 +250,42 @@ export interface PullClient {
   subscribe(params: StatusSubscription): () => void;
   subscribe(params: RevisionSubscription): () => void;
   subscribe(handler: CommandHandler): () => void;
+
+  /**
+   * Publishes a message to users' instances of this app; they receive it as a `client` message with
+   * extra.sender {type: 1, id}. Version 5: resolves with the server's answer to the publish call.
+   * Version 4: the receivers are named by the public ids of their app channels (asked of the portal
+   * with pull.channel.public.list, cached until their end), and it resolves with undefined once the
+   * push server acknowledged the frame. expiry (seconds, default 0) lets the server keep the message
+   * for a receiver that is reconnecting; 0 delivers it live only.
+   * Made while disconnected, it waits for a connection up to sendTimeout; it is sent once.
+   * Rejects with NOT_CONNECTED, CONNECTION_LOST, TIMEOUT, PUBLISHING_UNAVAILABLE, NO_PUBLIC_ID,
+   * RPC_ERROR, INVALID_ARGUMENT, or the Bitrix error of the public id lookup.
+   */
+  sendMessage(users: number[], moduleId: string, command: string, params?: Record<string, unknown>, expiry?: number): Promise<unknown>;
+  /** Publishes a message to public channels; answers as sendMessage. */
+  sendMessageToChannels(publicChannels: PublicChannel[], moduleId: string, command: string, params?: Record<string, unknown>, expiry?: number): Promise<unknown>;
+  /** Server version 4 or later (false before a config is loaded). */
+  isPublishingSupported(): boolean;
+  /** Supported, and the config's server.publish_enabled. */
+  isPublishingEnabled(): boolean;
+  /**
+   * Seconds since each user was last connected (0: connected now); users never seen are left out.
+   * The push server answers first, the portal (pull.api.user.getLastSeen) for the users it does not
+   * know. Version 5 only (JSON_RPC_REQUIRED otherwise).
+   */
+  getUsersLastSeen(userIds: number[]): Promise<Record<number, number>>;
+  /** The channels this connection reads, as the server lists them. Version 5 only. */
+  listChannels(): Promise<unknown>;
+  /** Asks the server for an answer within timeout seconds (default 5); rejects with TIMEOUT. Version 5 only. */
+  ping(timeout?: number): Promise<unknown>;
+  /**
+   * Follows a user's status: callback gets {userId, isOnline} on each change. The subscription is made
+   * again on every new connection. Version 5 only.
+   */
+  subscribeUserStatusChange(userId: number, callback: (event: UserStatusEvent) => void): Promise<void>;
+  /** Drops callback; the server is told when it was the user's last one. */
+  unsubscribeUserStatusChange(userId: number, callback: (event: UserStatusEvent) => void): Promise<void>;
 }
 
 /** The package version. */

@@ -407,6 +407,92 @@ function subscribeHandler(subs, handler) {
   });
 }
 
+// ---- publishing and presence ----------------------------------------------------------------------
+
+// rejectArgument is the rejection of a call whose arguments cannot be used.
+function rejectArgument(description) {
+  return Promise.reject(pullError('INVALID_ARGUMENT', `b24pull: ${description}`));
+}
+
+// userIdList reads a list of user ids: positive integers (numeric strings accepted, as ids often come
+// from the DOM); null when it is not one.
+function userIdList(list) {
+  if (!Array.isArray(list) || list.length === 0) return null;
+  const ids = list.map((id) => (typeof id === 'string' && id.trim() !== '' ? Number(id) : id));
+  return ids.every((id) => Number.isInteger(id) && id > 0) ? ids : null;
+}
+
+// channelRef reads one public channel: "<publicId>.<signature>" or {publicId, signature}.
+function channelRef(ch) {
+  if (typeof ch === 'string') return ch;
+  if (ch !== null && typeof ch === 'object' && typeof ch.publicId === 'string' && typeof ch.signature === 'string') {
+    return `${ch.publicId}.${ch.signature}`;
+  }
+  return null;
+}
+
+// publishText builds the one JSON text a publish crosses into Go with. Params must be a plain JSON
+// object (undefined and null send {}); expiry is seconds, 0 when left out.
+function publishText(target, moduleId, command, params, expiry) {
+  if (typeof moduleId !== 'string' || moduleId === '') return { error: 'moduleId must be a non-empty string' };
+  if (typeof command !== 'string' || command === '') return { error: 'command must be a non-empty string' };
+  if (params !== undefined && params !== null && (typeof params !== 'object' || Array.isArray(params))) {
+    return { error: 'params must be an object' };
+  }
+  if (expiry !== undefined && expiry !== null && !(Number.isInteger(expiry) && expiry >= 0)) {
+    return { error: 'expiry must be a whole number of seconds, 0 or more' };
+  }
+  let text;
+  try {
+    text = JSON.stringify({ ...target, moduleId, command, params: params ?? {}, expiry: expiry ?? 0 });
+  } catch (err) {
+    return { error: `params cannot be sent as JSON: ${err && err.message}` };
+  }
+  return { text };
+}
+
+// StatusWatch keeps the callbacks of subscribeUserStatusChange by user id and calls them for the
+// online/userStatusChange messages, in the official shape {userId, isOnline}.
+class StatusWatch {
+  constructor(debug) {
+    this.byUser = new Map();
+    this.debug = debug;
+  }
+
+  add(userId, callback) {
+    let set = this.byUser.get(userId);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(userId, set);
+    }
+    set.add(callback);
+  }
+
+  // remove drops callback and tells whether it was the user's last one.
+  remove(userId, callback) {
+    const set = this.byUser.get(userId);
+    if (!set) return false;
+    set.delete(callback);
+    if (set.size > 0) return false;
+    this.byUser.delete(userId);
+    return true;
+  }
+
+  deliver(event) {
+    if (event.command !== 'userStatusChange' || !event.params) return;
+    const userId = Number(event.params.user_id);
+    const set = this.byUser.get(userId);
+    if (!set) return;
+    for (const callback of Array.from(set)) {
+      try {
+        callback({ userId, isOnline: event.params.online === true });
+      } catch (err) {
+        if (this.debug) console.error('b24pull: a user status callback threw', err);
+      }
+    }
+  }
+}
+
 // ---- the client -----------------------------------------------------------------------------------
 
 /**
@@ -426,7 +512,7 @@ export async function createPullClient(options = {}) {
     const rt = await loadRuntime(wasmUrl);
     if (rt.crashed) throw rt.crashed;
     const goOptions = { rest: options.rest, debug, onBatch: (text) => subs.enqueue(text) };
-    for (const key of ['secure', 'disableWebSocket', 'restTimeout', 'timing']) {
+    for (const key of ['secure', 'disableWebSocket', 'restTimeout', 'sendTimeout', 'timing']) {
       if (options[key] !== undefined) goOptions[key] = options[key];
     }
     if (prefetch) goOptions.prefetch = prefetch;
@@ -462,6 +548,12 @@ function wrapClient(rt, inner, subs, prefetch) {
     if (rt.crashed) throw rt.crashed;
     return inner[name]();
   };
+  const publish = (name, target, moduleId, command, params, expiry) => {
+    const { text, error } = publishText(target, moduleId, command, params, expiry);
+    return error ? rejectArgument(`${name}: ${error}`) : call(name, text);
+  };
+  const watch = new StatusWatch(subs.debug);
+  subs.add('online', (e) => watch.deliver(e));
 
   return Object.freeze({
     getConfig: (opts = {}) => call('getConfig', { cache: opts.cache !== false, reopen: opts.reopen === true }),
@@ -475,6 +567,45 @@ function wrapClient(rt, inner, subs, prefetch) {
     getStatus: () => get('getStatus'),
     getStats: () => get('getStats'),
     getDebugInfo: () => get('getDebugInfo'),
+    sendMessage(users, moduleId, command, params, expiry) {
+      const ids = userIdList(users);
+      if (!ids) return rejectArgument('sendMessage: users must be a non-empty array of user ids');
+      return publish('sendMessage', { users: ids }, moduleId, command, params, expiry);
+    },
+    sendMessageToChannels(publicChannels, moduleId, command, params, expiry) {
+      const channels = Array.isArray(publicChannels) ? publicChannels.map(channelRef) : null;
+      if (!channels || channels.length === 0 || channels.includes(null)) {
+        return rejectArgument('sendMessageToChannels: publicChannels must be a non-empty array of ' +
+          '"<publicId>.<signature>" strings or {publicId, signature} objects');
+      }
+      return publish('sendMessageToChannels', { channels }, moduleId, command, params, expiry);
+    },
+    isPublishingEnabled: () => get('isPublishingEnabled'),
+    isPublishingSupported: () => get('isPublishingSupported'),
+    getUsersLastSeen(userIds) {
+      const ids = userIdList(userIds);
+      if (!ids) return rejectArgument('getUsersLastSeen: userIds must be a non-empty array of user ids');
+      return call('getUsersLastSeen', JSON.stringify(ids));
+    },
+    listChannels: () => call('listChannels'),
+    ping(timeout = 5) {
+      if (typeof timeout !== 'number' || !(timeout > 0)) return rejectArgument('ping: timeout must be a positive number of seconds');
+      return call('ping', timeout);
+    },
+    async subscribeUserStatusChange(userId, callback) {
+      const [id] = userIdList([userId]) || [];
+      if (!id) throw pullError('INVALID_ARGUMENT', 'b24pull: subscribeUserStatusChange: userId must be a user id');
+      if (typeof callback !== 'function') {
+        throw pullError('INVALID_ARGUMENT', 'b24pull: subscribeUserStatusChange: callback must be a function');
+      }
+      await call('subscribeUserStatusChange', id);
+      watch.add(id, callback);
+    },
+    async unsubscribeUserStatusChange(userId, callback) {
+      const [id] = userIdList([userId]) || [];
+      if (!id) throw pullError('INVALID_ARGUMENT', 'b24pull: unsubscribeUserStatusChange: userId must be a user id');
+      if (watch.remove(id, callback)) await call('unsubscribeUserStatusChange', id);
+    },
     subscribe(params) {
       if (params === null || typeof params !== 'object') {
         throw new TypeError('b24pull: subscribe expects an object');
