@@ -15,9 +15,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/b24pull/b24pull/internal/browser"
 	"github.com/b24pull/b24pull/internal/webdeps"
+	"github.com/b24pull/b24pull/protocol"
 	"github.com/b24pull/b24pull/standin"
 )
 
@@ -44,6 +46,16 @@ const (
 	// are rotated: the rotated channels then end confExpireAfter+confLifetime
 	// after that load, 5 s after the tick that reloads them.
 	confExpireAfter = confCheck + 5*time.Second - confLifetime
+
+	// confOtherID is a second user whose connections the user status step
+	// opens from Go; confNeverID a user who never connects.
+	confOtherID       = 8
+	confNeverID       = 424242
+	confClientCommand = "conf_client"
+	// confSettle is how long a step waits after a delivery, or after a
+	// publish that must not arrive, before counting: long enough for a
+	// second copy to come, or for the first to come on loopback.
+	confSettle = 500 * time.Millisecond
 
 	confLive    = 10 * time.Second // a live event, or one replayed right after a 0.5 s reconnect
 	confRestart = 25 * time.Second // server_restart: 15 s plus slack
@@ -108,6 +120,9 @@ type confRun struct {
 	page    *browser.Page
 	admin   string // admin token used to publish
 	next    int    // number of the next event
+	// nextClient is the number of the next message the official client
+	// publishes itself.
+	nextClient int
 }
 
 func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version int) {
@@ -132,7 +147,7 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 		}
 	})
 	r := &confRun{ctx: ctx, version: version, srv: srv, page: page,
-		admin: srv.NewToken(confAdminID, true), next: 1}
+		admin: srv.NewToken(confAdminID, true), next: 1, nextClient: 1}
 	require.NoError(t, page.WaitFor(ctx, `window.conformanceReady === true`, 30*time.Second))
 
 	// Start as a REST app for a non-admin user: pull.application.config.get,
@@ -152,6 +167,9 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 		{"drop_and_resume", r.stepDropAndResume},
 		{"server_restart", r.stepServerRestart},
 		{"channel_expire", r.stepChannelExpire},
+		{"publish", r.stepPublish},
+		{"json_rpc_calls", r.stepJSONRPCCalls},
+		{"user_status", r.stepUserStatus},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {
@@ -159,12 +177,16 @@ func runConformance(t *testing.T, b *browser.Browser, deps http.Handler, version
 		}
 	}
 
-	// Over the whole run, every event arrived exactly once, and the client
-	// never had to skip a duplicate: the server replays only what is newer
+	// Over the whole run, every event arrived exactly once, no client event
+	// twice, and the client never had to skip a duplicate: the server replays only what is newer
 	// than the client's mid (docs/protocol.md §8.3, §9).
 	ns := r.ns(t)
 	for n := 1; n < r.next; n++ {
 		assert.Equal(t, 1, count(ns, n), "event %d delivered %d times (all: %v)", n, count(ns, n), ns)
+	}
+	cns := r.clientNs(t)
+	for _, n := range cns {
+		assert.Equal(t, 1, count(cns, n), "client event %d delivered %d times (all: %v)", n, count(cns, n), cns)
 	}
 	assert.Zero(t, r.state(t).Dups, "the client skipped duplicates: the server replayed delivered messages")
 	assert.Empty(t, page.Exceptions())
@@ -342,4 +364,198 @@ func (r *confRun) expireScope(t *testing.T, scope string) {
 	assert.False(t, arrived.Before(tick.Add(-2*time.Second)),
 		"the event arrived before the config tick: the official client recovered another way (update the comment)")
 	r.waitOnline(t, confLive)
+}
+
+// stepPublish: the official client publishes itself (docs/protocol.md §17).
+//
+// Version 3 has no client publishing: sendMessage rejects with the client's
+// own Error, nothing reaches the stand-in.
+//
+// Version 4 (protobuf): sendMessage and sendMessageToChannels resolve with
+// undefined at once (the protobuf branch sends in a callback and returns
+// nothing), and the message goes out as a binary frame on the subscription
+// websocket. sendMessageToChannels to the client's own private channel
+// ("<publicId>.<signature>" from the config) comes back to the client as a
+// client event, sender type 1. sendMessage to users goes through the public
+// ids of config.publicChannels (or pull.channel.public.list), which name the
+// users' portal channels, not the app's (§2.4, §17 "App caveat"): so
+// sendMessage to the client's own user reaches that user's portal
+// connections and never this app connection, and sendMessage to the admin
+// arrives on the admin's portal connection, opened here from Go.
+//
+// Version 5 (JSON-RPC): sendMessage is a publish RPC; it resolves with the
+// RPC result (the stand-in answers {}), and the server resolves the user, so
+// the message comes back to this client once, sender type 1; a publish the
+// server refuses (no receivers) rejects with the JSON-RPC error object as
+// received. There is no private channel in a version 5 config, so no
+// sendMessageToChannels.
+func (r *confRun) stepPublish(t *testing.T) {
+	before := r.srv.Stats()
+	switch r.version {
+	case 3:
+		n, res := r.sendClient(t, confUserID)
+		require.False(t, res.OK, "sendMessage resolved on version 3: %+v", res)
+		require.NotNil(t, res.Error)
+		assert.Equal(t, "Error", res.Error.Kind)
+		assert.Equal(t, "Client publishing is not supported or is disabled", res.Error.Message)
+		r.pause(t, confSettle)
+		assert.NotContains(t, r.clientNs(t), n)
+		assert.Equal(t, before.ClientPublishes, r.srv.Stats().ClientPublishes, "nothing reached the stand-in")
+		assert.Equal(t, before.ClientErrors, r.srv.Stats().ClientErrors)
+		return
+	case 4:
+		admin := r.dialNative(t, "pull.config.get", r.srv.WebhookToken())
+		own, res := r.sendClient(t, confUserID)
+		require.True(t, res.OK, "sendMessage to the own user: %+v", res.Error)
+		assert.Equal(t, "undefined", res.Type, "sendMessage resolves with nothing in protobuf mode")
+		toAdmin, res := r.sendClient(t, confAdminID)
+		require.True(t, res.OK, "sendMessage to the admin: %+v", res.Error)
+		assert.Equal(t, "undefined", res.Type)
+		viaChannel := r.nextClient
+		r.nextClient++
+		res = r.evalCall(t, fmt.Sprintf(`window.conformance.sendToOwnChannel(%q, %q, {n: %d})`,
+			confModule, confClientCommand, viaChannel))
+		require.True(t, res.OK, "sendMessageToChannels: %+v", res.Error)
+		assert.Equal(t, "undefined", res.Type, "sendMessageToChannels resolves with nothing in protobuf mode")
+
+		ev := r.clientEvent(t, confLive, viaChannel)
+		r.assertClientEvent(t, ev)
+		m := admin.next(t, confLive, confClientCommand)
+		assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, toAdmin), string(m.Params), "sendMessage to the admin")
+		if assert.NotNil(t, m.Sender) {
+			assert.Equal(t, protocol.SenderClient, m.Sender.Type)
+			assert.Len(t, m.Sender.ID, 32, "the sender is the client's public id")
+		}
+		r.waitStats(t, confLive, "three client publishes", func(s standin.Stats) bool {
+			return s.ClientPublishes >= before.ClientPublishes+3
+		})
+		r.pause(t, confSettle)
+		assert.NotContains(t, r.clientNs(t), own,
+			"sendMessage to the own user reached the app connection: it should go to the portal channel")
+	case 5:
+		n, res := r.sendClient(t, confUserID)
+		require.True(t, res.OK, "sendMessage: %+v", res.Error)
+		assert.Equal(t, "object", res.Type)
+		assert.JSONEq(t, `{}`, string(res.Value), "sendMessage resolves with the publish RPC's result")
+		r.assertClientEvent(t, r.clientEvent(t, confLive, n))
+
+		// A publish the server refuses rejects with the JSON-RPC error
+		// object as received, not an Error.
+		refused := r.srv.Stats().ClientErrors
+		_, res = r.sendClient(t)
+		require.False(t, res.OK, "sendMessage to nobody resolved: %+v", res)
+		assert.Equal(t, "object", res.Error.Kind)
+		assert.JSONEq(t, `{"code":-32602,"message":"Invalid params: no receivers"}`, string(res.Error.JSON))
+		before.ClientErrors += r.srv.Stats().ClientErrors - refused
+	}
+	assert.Equal(t, before.ClientErrors, r.srv.Stats().ClientErrors, "the stand-in refused a client request")
+}
+
+// assertClientEvent checks a client event's shape: the official callback
+// arguments, the sender added from the wire (type 1, the sender's public id).
+func (r *confRun) assertClientEvent(t *testing.T, ev confEvent) {
+	t.Helper()
+	assert.Equal(t, "client", ev.Info.Type)
+	assert.Equal(t, confModule, ev.Info.ModuleID)
+	assert.Equal(t, confClientCommand, ev.Data.Command)
+	sender, ok := ev.Data.Extra["sender"].(map[string]any)
+	if assert.True(t, ok, "extra.sender") {
+		assert.EqualValues(t, 1, sender["type"], "sender type CLIENT")
+		id, _ := sender["id"].(string)
+		assert.Len(t, id, 32, "sender id: the publishing connection's public id")
+	}
+}
+
+// stepJSONRPCCalls: ping, listChannels and getUsersLastSeen of the official
+// client against the stand-in (docs/protocol.md §6.4, §18). Version 5 only:
+// they are JSON-RPC requests.
+func (r *confRun) stepJSONRPCCalls(t *testing.T) {
+	if r.version < 5 {
+		t.Skip("JSON-RPC requests (version 5)")
+	}
+	res := r.call(t, "ping")
+	require.True(t, res.OK, "ping: %+v", res.Error)
+	assert.JSONEq(t, `{}`, string(res.Value), "ping resolves with the RPC result")
+
+	res = r.call(t, "listChannels")
+	require.True(t, res.OK, "listChannels: %+v", res.Error)
+	// The RPC result, as is: the connection's channels (the app's shared
+	// channel, raw id, and the JWT's user). The ids are secrets: compare,
+	// never print.
+	var list struct {
+		Channels []struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"channels"`
+	}
+	require.NoError(t, json.Unmarshal(res.Value, &list), "listChannels result")
+	types := map[string]string{}
+	for _, c := range list.Channels {
+		types[c.Type] = c.ID
+	}
+	assert.Len(t, list.Channels, 2)
+	assert.Equal(t, fmt.Sprint(confUserID), types["user"], "the user target")
+	assert.Len(t, types["shared"], 32, "the shared channel's raw id")
+
+	// The official client drops the RPC's values (docs/protocol.md §22): it
+	// keeps only what REST pull.api.user.getLastSeen answers for the ids the
+	// RPC left out. The RPC says {"7": 0}; the never-seen user is asked of
+	// REST (userIds, sendToQueueSever), which leaves it out too, so the
+	// result is {}, own user included.
+	rest := r.restCalls(t, "pull.api.user.getLastSeen")
+	res = r.call(t, "getUsersLastSeen", []int{confUserID, confNeverID})
+	require.True(t, res.OK, "getUsersLastSeen: %+v", res.Error)
+	assert.JSONEq(t, `{}`, string(res.Value), "getUsersLastSeen drops the RPC's answer for the own user")
+	assert.Equal(t, rest+1, r.restCalls(t, "pull.api.user.getLastSeen"), "the unresolved id went to REST")
+	// With every id answered by the RPC there is no REST call, and still {}.
+	res = r.call(t, "getUsersLastSeen", []int{confUserID})
+	require.True(t, res.OK, "getUsersLastSeen: %+v", res.Error)
+	assert.JSONEq(t, `{}`, string(res.Value))
+	assert.Equal(t, rest+1, r.restCalls(t, "pull.api.user.getLastSeen"))
+	// Ids must be numbers; the client checks before sending.
+	res = r.call(t, "getUsersLastSeen", []string{"7"})
+	require.False(t, res.OK)
+	assert.Equal(t, "userList must be an array of numbers", res.Error.Message)
+}
+
+// stepUserStatus: subscribeUserStatusChange for another user, whose
+// connection Go opens and closes: the callback hears {userId, isOnline:
+// true}, then false; after unsubscribeUserStatusChange, nothing
+// (docs/protocol.md §18). subscribeUserStatusChange resolves with undefined,
+// the last unsubscribeUserStatusChange with the RPC result, and a user id the
+// server refuses rejects with the JSON-RPC error object. Version 5 only.
+func (r *confRun) stepUserStatus(t *testing.T) {
+	if r.version < 5 {
+		t.Skip("JSON-RPC user status (version 5)")
+	}
+	res := r.evalCall(t, fmt.Sprintf(`window.conformance.watchStatus(%d)`, confOtherID))
+	require.True(t, res.OK, "subscribeUserStatusChange: %+v", res.Error)
+	assert.Equal(t, "undefined", res.Type)
+	token := r.srv.NewToken(confOtherID, false)
+
+	// A user id the server refuses: the JSON-RPC error object, as received.
+	res = r.evalCall(t, `window.conformance.watchStatus(0)`)
+	require.False(t, res.OK, "subscribeUserStatusChange(0) resolved")
+	assert.Equal(t, "object", res.Error.Kind)
+	assert.EqualValues(t, -32602, gjson.GetBytes(res.Error.JSON, "code").Int())
+
+	other := r.dialNative(t, "pull.application.config.get", token)
+	require.NoError(t, r.page.WaitFor(r.ctx, `window.__userStatus.length >= 1`, confLive), "no online callback")
+	other.close()
+	require.NoError(t, r.page.WaitFor(r.ctx, `window.__userStatus.length >= 2`, confLive), "no offline callback")
+	calls := r.statusCalls(t)
+	require.Len(t, calls, 2)
+	assert.EqualValues(t, confOtherID, calls[0].UserID)
+	assert.True(t, calls[0].IsOnline)
+	assert.EqualValues(t, confOtherID, calls[1].UserID)
+	assert.False(t, calls[1].IsOnline)
+
+	res = r.evalCall(t, fmt.Sprintf(`window.conformance.unwatchStatus(%d)`, confOtherID))
+	require.True(t, res.OK, "unsubscribeUserStatusChange: %+v", res.Error)
+	assert.JSONEq(t, `{}`, string(res.Value), "the last unsubscribe resolves with the RPC result")
+	changes := r.srv.Stats().StatusChanges
+	r.dialNative(t, "pull.application.config.get", token).close()
+	r.pause(t, confSettle)
+	assert.Len(t, r.statusCalls(t), 2, "a callback after unsubscribeUserStatusChange")
+	assert.Equal(t, changes, r.srv.Stats().StatusChanges, "the stand-in still sends the status")
 }

@@ -9,8 +9,9 @@ import (
 
 // clientRequest runs an untrusted protobuf request (docs/protocol.md §17, §21.3): from a connection with
 // a "priv:pub" channel, only the first Request of the batch, incomingMessages to signed public
-// receivers, or channelStats. Nothing is published unless the whole request is valid. It returns the
-// response frame to send back (channelStats) or the close code.
+// receivers, or channelStats. Nothing is published unless the whole request is valid. With
+// Options.PublishDisabled, incomingMessages is refused like any command clients may not send (4014).
+// It returns the response frame to send back (channelStats) or the close code.
 func (s *Server) clientRequest(sub *subscription, data []byte) ([]byte, *pushError) {
 	resp, perr := s.runClientRequest(sub, data)
 	if perr != nil {
@@ -31,6 +32,8 @@ func (s *Server) runClientRequest(sub *subscription, data []byte) ([]byte, *push
 	}
 	req := batch.Requests[0]
 	switch {
+	case req.HasIncoming && s.opts.PublishDisabled:
+		return nil, errNotAllowed
 	case req.HasIncoming:
 		if perr := s.checkIncoming(req.IncomingMessages, false); perr != nil {
 			return nil, perr

@@ -80,7 +80,7 @@ func (s *Server) buildConfig(user int, app bool) configAnswer {
 			WebsocketEnabled:  true,
 			Websocket:         "ws://" + host + ws,
 			WebsocketSecure:   "ws://" + host + ws,
-			PublishEnabled:    v > 3,
+			PublishEnabled:    v > 3 && !(v == 4 && s.opts.PublishDisabled),
 			Publish:           "http://" + host + pub,
 			PublishSecure:     "http://" + host + pub,
 		},

@@ -34,6 +34,7 @@ func (s *Server) removeConn(c *wsConn) {
 	s.connMu.Lock()
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
+		s.unwatchAllLocked(c)
 		s.userOnlineLocked(c.sub.user, -1)
 	}
 	s.connMu.Unlock()
@@ -63,15 +64,21 @@ func (s *Server) removePoll(p *longPoll) {
 }
 
 // userOnlineLocked counts a user's connections; the last one to end sets the user's last-seen time.
-// connMu is held.
+// The first one to open and the last one to end tell the connections watching the user. connMu is
+// held.
 func (s *Server) userOnlineLocked(user, delta int) {
 	if user <= 0 {
 		return
 	}
+	now := s.now()
+	was := s.online[user] > 0
 	s.online[user] += delta
 	if s.online[user] <= 0 {
 		delete(s.online, user)
-		s.lastSeen[user] = s.now()
+		s.lastSeen[user] = now
+	}
+	if is := s.online[user] > 0; is != was {
+		s.statusChangedLocked(user, is, now)
 	}
 }
 

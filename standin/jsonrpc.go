@@ -85,8 +85,12 @@ func (s *Server) rpcCall(c *wsConn, req protocol.RPCRequest) (json.RawMessage, *
 	switch req.Method {
 	case "":
 		return nil, rpcError(protocol.RPCInvalidRequest, "Invalid Request")
-	case "ping", "subscribe", "subscribeStatusChange", "unsubscribeStatusChange":
+	case "ping", "subscribe":
+		// subscribe {channelList: ["internal:user_status"]} (the portal's own client) is accepted
+		// and does nothing: the stand-in has no internal channels.
 		return json.RawMessage("{}"), nil
+	case "subscribeStatusChange", "unsubscribeStatusChange":
+		return s.rpcStatusWatch(c, req.Params, req.Method == "subscribeStatusChange")
 	case "publish":
 		return s.rpcPublish(c, req.Params)
 	case "listChannels":
@@ -96,7 +100,8 @@ func (s *Server) rpcCall(c *wsConn, req protocol.RPCRequest) (json.RawMessage, *
 			UserList []int `json:"userList"`
 		}
 		if len(req.Params) > 0 && json.Unmarshal(req.Params, &p) != nil {
-			return nil, rpcError(protocol.RPCInvalidParams, "Invalid params")
+			s.stats.clientErrors.Add(1)
+			return nil, rpcError(protocol.RPCInvalidParams, "Invalid params: userList must be an array of user ids")
 		}
 		return marshalJSON(s.lastSeenMap(p.UserList)), nil
 	default:

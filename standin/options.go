@@ -70,6 +70,14 @@ type Options struct {
 	// refused, the stricter case, in which what was sent to an old channel while the client was away
 	// cannot be replayed.
 	AcceptRetired bool
+	// PublishDisabled switches client publishing off, as a portal whose web publishing option is off
+	// does: version 4 configs say publish_enabled false, and the push server refuses every client
+	// incomingMessages request of version 4 with close 4014 "Request command is not allowed." (HTTP 400
+	// "4014: …" on the publish route), as Push server 2.0 answers an untrusted command outside its set of
+	// public commands; channelStats stays allowed. Versions 3 and 5 ignore it: version 3 has no client
+	// publishing, and the JSON-RPC client publishes through the publish RPC without reading the flag
+	// (docs/protocol.md §17).
+	PublishDisabled bool
 	// Trace, when set, is called, with the server locked, for every message stored ("publish": its id,
 	// the raw channel keys and the body), every subscription ("subscribe": the keys and the id it
 	// resumes from), every config answer ("config": the keys its private and shared channels

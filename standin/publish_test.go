@@ -214,3 +214,51 @@ func TestClientPublish(t *testing.T) {
 	status, _ = post(t, v3.PushURL()+"/bitrix/rest/", msg())
 	assert.Equal(t, http.StatusNotFound, status, "no client publishing before version 4")
 }
+
+func TestPublishDisabled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		version  int
+		disabled bool
+		want     bool
+	}{{3, true, false}, {4, false, true}, {4, true, false}, {5, true, true}} {
+		s := startServer(t, Options{Version: tc.version, PublishDisabled: tc.disabled}, tuning{})
+		cfg := appConfig(t, s, s.NewToken(1, false))
+		assert.Equal(t, tc.want, cfg.Get("server.publish_enabled").Bool(), "v%d disabled=%v", tc.version, tc.disabled)
+	}
+
+	s := startServer(t, Options{PublishDisabled: true}, tuning{})
+	bin := url.Values{"binaryMode": {"true"}}
+	alice, _ := connected(t, s, 1, bin)
+	bob, bobCfg := connected(t, s, 2, bin)
+	_, bobPub, _ := rawIDs(bobCfg)
+	publish := protocol.EncodePublish([]protocol.IncomingMessage{{
+		Receivers: []protocol.Receiver{publicReceiver(t, bobPub)},
+		Body:      []byte(`{"module_id":"chat","command":"hello","params":{}}`),
+	}})
+
+	// Over the publish route: HTTP 400 with the close code's text.
+	route := s.PushURL() + "/bitrix/rest/?" + subQuery(bobCfg, nil).Encode()
+	status, resp := post(t, route, publish)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "4014: Request command is not allowed.", string(resp))
+
+	// channelStats stays allowed.
+	st := (&protocol.RequestBatch{Requests: []protocol.Request{{
+		ChannelStats: []protocol.ChannelID{publicReceiver(t, bobPub)}, HasChannelStats: true,
+	}}}).Marshal()
+	status, _ = post(t, route, st)
+	assert.Equal(t, http.StatusOK, status)
+
+	// Over the websocket: the connection is closed with 4014, nothing is delivered.
+	alice.send(t, websocket.MessageBinary, publish)
+	err := alice.ended(t)
+	var ce websocket.CloseError
+	require.True(t, errors.As(err, &ce), "%v", err)
+	assert.Equal(t, websocket.StatusCode(4014), ce.Code)
+	assert.Equal(t, "Request command is not allowed.", ce.Reason)
+	bob.quiet(t, 50*time.Millisecond)
+	assert.Zero(t, s.Stats().Published)
+	assert.Equal(t, int64(2), s.Stats().ClientErrors)
+	assert.Equal(t, int64(1), s.Stats().ClientPublishes, "the channelStats request")
+}

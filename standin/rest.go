@@ -2,6 +2,7 @@ package standin
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,10 +202,16 @@ func (s *Server) writeRESTError(w http.ResponseWriter, e *restError) {
 	s.stats.restErrors.Add(1)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(e.status)
+	// A code of digits only is written as a JSON number, as the portal's controller actions answer
+	// ({"error": 100, "error_description": "Could not find value for parameter {userIds}"}).
+	var code any = e.code
+	if n, err := strconv.Atoi(e.code); err == nil && strings.Trim(e.code, "0123456789") == "" {
+		code = n
+	}
 	_, _ = w.Write(marshalJSON(struct {
-		Error       string `json:"error"`
+		Error       any    `json:"error"`
 		Description string `json:"error_description"`
-	}{e.code, e.description}))
+	}{code, e.description}))
 }
 
 // setCORS lets pages of any origin call the stand-in.

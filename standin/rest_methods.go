@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -220,9 +221,34 @@ func (s *Server) restPublicList(c *restCall) (any, *restError) {
 	return out, nil
 }
 
-// restLastSeen answers pull.api.user.getLastSeen {USER_IDS}: seconds since each user was last
-// connected, 0 when connected now; users never seen are left out.
+// restLastSeen answers pull.api.user.getLastSeen {userIds, sendToQueueSever?}, a controller action
+// of the portal (Pull\Controller\User::getLastSeenAction): seconds since each user was last connected
+// to the push server, 0 when connected now; users never seen are left out. (The portal counts from the
+// user's last activity on the portal instead; the stand-in knows only its connections.)
+// sendToQueueSever, which makes the portal pass the times on to the push server, changes nothing here:
+// the push server is where they come from. Entries are cast to int as PHP does.
+//
+// Errors are the controller's, numeric codes included: userIds missing → 100 "Could not find value
+// for parameter {userIds}"; not an array → 100 "Invalid value … Should be value of type array."; an
+// empty list → 0 "userIds should not be empty"; all with HTTP 400.
 func (s *Server) restLastSeen(c *restCall) (any, *restError) {
-	ids, _ := c.params.ints("USER_IDS")
+	raw, ok := c.params.decoded("USERIDS")
+	if raw = bytes.TrimSpace(raw); !ok || string(raw) == "null" {
+		return nil, &restError{status: statusBadRequest, code: "100",
+			description: "Could not find value for parameter {userIds}"}
+	}
+	if len(raw) == 0 || (raw[0] != '[' && raw[0] != '{') {
+		value, _ := jsonScalar(raw)
+		return nil, &restError{status: statusBadRequest, code: "100",
+			description: "Invalid value {" + value + "} to match with parameter {userIds}. Should be value of type array."}
+	}
+	ids, ok := c.params.ints("USERIDS")
+	if !ok {
+		return nil, &restError{status: statusBadRequest, code: "100",
+			description: "Invalid value to match with parameter {userIds}. Should be value of type array."}
+	}
+	if len(ids) == 0 {
+		return nil, &restError{status: statusBadRequest, code: "0", description: "userIds should not be empty"}
+	}
 	return s.lastSeenMap(ids), nil
 }

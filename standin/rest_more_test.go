@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 )
 
 func TestPublicChannels(t *testing.T) {
@@ -147,7 +149,44 @@ func TestLastSeenREST(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, Options{}, tuning{})
 	connected(t, s, 4, nil)
-	status, answer := rest(t, s, "pull.api.user.getLastSeen", url.Values{"auth": {s.NewToken(4, false)}, "USER_IDS[]": {"4", "5"}})
-	require.Equal(t, http.StatusOK, status)
-	assert.JSONEq(t, `{"4":0}`, answer.Get("result").Raw)
+	gone, _ := connected(t, s, 6, nil)
+	require.NoError(t, gone.conn.Close(websocket.StatusNormalClosure, ""))
+	waitFor(t, "user 6 gone", func() bool { return s.Stats().ConnectionsOpen == 1 })
+	auth := s.NewToken(4, false)
+
+	// Form-encoded, and as the official client sends it: JSON, userIds plus sendToQueueSever.
+	status, answer := rest(t, s, "pull.api.user.getLastSeen", url.Values{"auth": {auth}, "userIds[]": {"4", "5"}})
+	require.Equal(t, http.StatusOK, status, answer.Raw)
+	assert.JSONEq(t, `{"4":0}`, answer.Get("result").Raw, "user 5 was never seen")
+	status, answer = restJSON(t, s, "pull.api.user.getLastSeen", map[string]any{
+		"auth": auth, "userIds": []int{4, 6}, "sendToQueueSever": true,
+	})
+	require.Equal(t, http.StatusOK, status, answer.Raw)
+	assert.Equal(t, int64(0), answer.Get("result.4").Int())
+	assert.True(t, answer.Get("result.6").Exists(), "user 6 was seen: %s", answer.Raw)
+	status, answer = restJSON(t, s, "pull.api.user.getLastSeen", map[string]any{"auth": auth, "userIds": "[4]"})
+	require.Equal(t, http.StatusOK, status, answer.Raw)
+	assert.JSONEq(t, `{"4":0}`, answer.Get("result").Raw, "a JSON string holding the list")
+
+	// The controller's errors: numeric codes, HTTP 400.
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		code   int64
+		text   string
+	}{
+		{"missing", map[string]any{}, 100, "Could not find value for parameter {userIds}"},
+		{"another spelling", map[string]any{"USER_IDS": []int{4}}, 100, "Could not find value for parameter {userIds}"},
+		{"null", map[string]any{"userIds": nil}, 100, "Could not find value for parameter {userIds}"},
+		{"a number", map[string]any{"userIds": 4}, 100, "Invalid value {4} to match with parameter {userIds}. Should be value of type array."},
+		{"a string", map[string]any{"userIds": "four"}, 100, "Invalid value {four} to match with parameter {userIds}. Should be value of type array."},
+		{"empty", map[string]any{"userIds": []int{}}, 0, "userIds should not be empty"},
+	} {
+		tc.params["auth"] = auth
+		status, answer := restJSON(t, s, "pull.api.user.getLastSeen", tc.params)
+		assert.Equal(t, http.StatusBadRequest, status, tc.name)
+		assert.Equal(t, gjson.Number, answer.Get("error").Type, "%s: %s", tc.name, answer.Raw)
+		assert.Equal(t, tc.code, answer.Get("error").Int(), tc.name)
+		assert.Equal(t, tc.text, answer.Get("error_description").String(), tc.name)
+	}
 }

@@ -69,6 +69,8 @@ type Server struct {
 	polls    map[*longPoll]struct{}
 	online   map[int]int
 	lastSeen map[int]time.Time
+	// watchers holds, per user, the JSON-RPC connections watching its status (presence.go).
+	watchers map[int]map[*wsConn]struct{}
 
 	dupRemaining atomic.Int64
 	delay        atomic.Int64 // nanoseconds
@@ -121,6 +123,7 @@ func start(opts Options, t tuning) (*Server, error) {
 		polls:        map[*longPoll]struct{}{},
 		online:       map[int]int{},
 		lastSeen:     map[int]time.Time{},
+		watchers:     map[int]map[*wsConn]struct{}{},
 	}
 	s.portal.init(t.start)
 

@@ -40,6 +40,9 @@ type Stats struct {
 	// ClientErrors the refused ones and unreadable client frames.
 	ClientPublishes int64 `json:"clientPublishes"`
 	ClientErrors    int64 `json:"clientErrors"`
+	// StatusChanges counts userStatusChange messages sent to connections watching a user, one per
+	// watching connection.
+	StatusChanges int64 `json:"statusChanges"`
 
 	// RESTCalls counts REST method calls, RESTErrors those answered with an error.
 	RESTCalls  int64 `json:"restCalls"`
@@ -60,6 +63,7 @@ type counters struct {
 	connectionsOpen, connectionsTotal, longPolls, longPollsPending atomic.Int64
 	handshakesRefused                                              atomic.Int64
 	pings, pongs, acks, rpcCalls, clientPublishes, clientErrors    atomic.Int64
+	statusChanges                                                  atomic.Int64
 	restCalls, restErrors, pushNotifications, rotations, restarts  atomic.Int64
 }
 
@@ -82,6 +86,7 @@ func (c *counters) snapshot() Stats {
 		RPCCalls:          c.rpcCalls.Load(),
 		ClientPublishes:   c.clientPublishes.Load(),
 		ClientErrors:      c.clientErrors.Load(),
+		StatusChanges:     c.statusChanges.Load(),
 		RESTCalls:         c.restCalls.Load(),
 		RESTErrors:        c.restErrors.Load(),
 		PushNotifications: c.pushNotifications.Load(),

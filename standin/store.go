@@ -128,6 +128,22 @@ func (h *hub) publish(keys []string, m *message, now time.Time) int {
 	return delivered
 }
 
+// deliverTo gives m the next id and hands it to subs, live only: nothing is stored, whatever m's
+// expiry. Allocation and delivery happen under one lock, so ids reach every subscriber in order.
+func (h *hub) deliverTo(subs []subscriber, m *message, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	m.seq = h.seq
+	m.mid = fmt.Sprintf("%010d%016d", h.start, h.seq)
+	if m.created.IsZero() {
+		m.created = now
+	}
+	for _, sub := range subs {
+		sub.deliver(m)
+	}
+}
+
 // nextMID allocates a message id without publishing anything (frames built outside the store).
 func (h *hub) nextMID() (uint64, string) {
 	h.mu.Lock()

@@ -41,6 +41,9 @@ type wsConn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// watching is the users whose status the connection watches; guarded by Server.connMu.
+	watching map[int]struct{}
+
 	mu       sync.Mutex
 	queue    []outItem
 	closing  bool // a close frame is on its way: write nothing more
