@@ -142,7 +142,7 @@ const (
 )
 
 // ParseRESTError reads the {"error": CODE, "error_description": TEXT} envelope. It returns false when
-// body is not a JSON object with a non-empty string "error". A status of 0 (unknown, e.g. through
+// body is not a JSON object with a non-empty string or numeric "error". A status of 0 (unknown, e.g. through
 // BX24.callMethod) is filled from the code table when the code is known. Overlong codes and
 // descriptions are cut.
 func ParseRESTError(body []byte, status int) (*RESTError, bool) {
@@ -157,10 +157,17 @@ func restErrorFrom(root gjson.Result, status int) (*RESTError, bool) {
 		return nil, false
 	}
 	code := root.Get("error")
-	if code.Type != gjson.String || code.Str == "" {
+	var text string
+	switch code.Type {
+	case gjson.String:
+		text = code.Str
+	case gjson.Number:
+		text = code.Raw // the portal's controller errors carry numeric codes (100: a missing parameter)
+	}
+	if text == "" {
 		return nil, false
 	}
-	e := &RESTError{Code: truncateUTF8(code.Str, maxRESTCodeLen), Status: status}
+	e := &RESTError{Code: truncateUTF8(text, maxRESTCodeLen), Status: status}
 	if d := root.Get("error_description"); d.Type == gjson.String {
 		e.Description = truncateUTF8(d.Str, maxRESTDescriptionLen)
 	}

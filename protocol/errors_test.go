@@ -126,6 +126,8 @@ func TestParseRESTError(t *testing.T) {
 		{"no error key", `{"result":{"error":"X"}}`, 0, nil},
 		{"empty code", `{"error":""}`, 0, nil},
 		{"code not a string", `{"error":true,"error_description":"x"}`, 0, nil},
+		{"a numeric code (controller errors)", `{"error":100,"error_description":"Could not find value for parameter {userIds}"}`, 400,
+			&RESTError{Code: "100", Description: "Could not find value for parameter {userIds}", Status: 400}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
