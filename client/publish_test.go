@@ -25,8 +25,9 @@ type peer struct {
 	user int
 	c    *client.Client
 
-	mu    sync.Mutex
-	got   map[string]int // "<command>#<n>" → deliveries
+	mu     sync.Mutex
+	status []string       // online/userStatusChange events: "<user_id>:<online>"
+	got    map[string]int // "<command>#<n>" → deliveries
 	first map[string]map[string]any
 	rest  map[string]int
 }
@@ -72,6 +73,10 @@ func (p *peer) onEvents(batch []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, e := range evs {
+		if e["type"] == "online" && e["command"] == "userStatusChange" {
+			params, _ := e["params"].(map[string]any)
+			p.status = append(p.status, fmt.Sprintf("%v:%v", params["user_id"], params["online"]))
+		}
 		if e["type"] != "client" {
 			continue
 		}
@@ -98,6 +103,12 @@ func (p *peer) total() int {
 		sum += n
 	}
 	return sum
+}
+
+func (p *peer) statuses() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.status...)
 }
 
 func (p *peer) restCalls(method string) int {
@@ -509,23 +520,38 @@ func TestPresenceCalls(t *testing.T) {
 	srv.DelayFrames(0)
 }
 
-// User status subscriptions are accepted, and made again on every new connection.
+// User status subscriptions are accepted, bring the user's status changes to online subscribers,
+// and are made again on every new connection until they end.
 func TestUserStatusSubscriptionSurvivesReconnects(t *testing.T) {
 	srv, err := standin.Start(standin.Options{Version: 5})
 	require.NoError(t, err)
 	defer srv.Close()
-	a := newPeer(t, srv, 7, nil)
+	a, b := newPeer(t, srv, 7, nil), newPeer(t, srv, 9, nil)
 	startAll(t, srv, a)
 	ctx := bounded(t)
 	require.NoError(t, a.c.SubscribeUserStatus(ctx, 9))
+	wantStatus := func(want ...string) {
+		t.Helper()
+		require.Eventually(t, func() bool { return len(a.statuses()) >= len(want) }, 5*time.Second, 10*time.Millisecond,
+			"status events: %v", a.statuses())
+		assert.Equal(t, want, a.statuses())
+	}
+	b.start(t)
+	wantStatus("9:true")
+	require.NoError(t, b.c.Stop(ctx))
+	wantStatus("9:true", "9:false")
+
+	srv.DropConnections()
+	waitBack(t, srv, a)
+	b.start(t)
+	wantStatus("9:true", "9:false", "9:true") // the subscription was made again on the new connection
+
+	require.NoError(t, a.c.UnsubscribeUserStatus(ctx, 9))
 	calls := srv.Stats().RPCCalls
 	srv.DropConnections()
-	require.Eventually(t, func() bool { return srv.Stats().RPCCalls > calls }, 5*time.Second, 10*time.Millisecond,
-		"the subscription was not made again after the reconnect")
-	require.NoError(t, a.c.UnsubscribeUserStatus(ctx, 9))
-	calls = srv.Stats().RPCCalls
-	srv.DropConnections()
-	require.Eventually(t, func() bool { return a.c.Status() == "online" && srv.Stats().ConnectionsOpen > 0 }, 5*time.Second, 10*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Stats().ConnectionsOpen >= 2 && a.c.Status() == "online" }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.c.Stop(ctx))
+	time.Sleep(300 * time.Millisecond)
 	assert.Equal(t, calls, srv.Stats().RPCCalls, "an ended subscription was made again")
+	assert.Len(t, a.statuses(), 3, "a status change after the subscription ended: %v", a.statuses())
 }
