@@ -12,6 +12,7 @@ import {
   type PullMessage,
   type PullStats,
   type PullStatus,
+  type UserStatusEvent,
 } from 'b24pull';
 
 interface Hello {
@@ -32,6 +33,7 @@ export async function everything(): Promise<void> {
     secure: true,
     disableWebSocket: false,
     restTimeout: 30_000,
+    sendTimeout: 10_000,
     prefetchConfig: true,
     timing: { backoff: [500, 5000, 25000, 45000, 60000], renewRetry: [5000], startTimeout: 60_000 },
   });
@@ -76,6 +78,27 @@ export async function everything(): Promise<void> {
   const info: Record<string, unknown> = pull.getDebugInfo();
   console.log(config, status, stats.messages, stats.lastMid, info);
 
+  // Publishing, and presence (server version 5).
+  if (pull.isPublishingSupported() && pull.isPublishingEnabled()) {
+    const answer: unknown = await pull.sendMessage([7, 9], 'application', 'hello', { n: 1 }, 60);
+    await pull.sendMessageToChannels(['0f1e2d3c4b5a69788796a5b4c3d2e1f0.00ff', { publicId: '0f1e2d3c4b5a69788796a5b4c3d2e1f0', signature: '00ff' }], 'application', 'hello');
+    console.log(answer);
+  }
+  const seen: Record<number, number> = await pull.getUsersLastSeen([7, 9]);
+  const channels: unknown = await pull.listChannels();
+  await pull.ping(2);
+  const onStatus = (event: UserStatusEvent) => console.log(event.userId, event.isOnline);
+  await pull.subscribeUserStatusChange(9, onStatus);
+  await pull.unsubscribeUserStatusChange(9, onStatus);
+  try {
+    await pull.sendMessage([7], 'application', 'hello', {});
+  } catch (err) {
+    const e = err as PullError;
+    if (e.code === 'RPC_ERROR') console.error(e.rpcCode);
+    if (e.code === 'CONNECTION_LOST' || e.code === 'NOT_CONNECTED') console.error(e.description);
+  }
+  console.log(seen[7], channels);
+
   unsubscribers.forEach((off) => off());
   await pull.stop();
   await pull.destroy();
@@ -94,6 +117,12 @@ export async function refused(pull: PullClient): Promise<void> {
   await createPullClient({ rest: 42 });
   // @ts-expect-error backoff has exactly five steps
   await createPullClient({ timing: { backoff: [1, 2] } });
+  // @ts-expect-error users are numbers
+  await pull.sendMessage('7', 'application', 'hello');
+  // @ts-expect-error a public channel is a string or {publicId, signature}
+  await pull.sendMessageToChannels([{ id: 'x' }], 'application', 'hello');
+  // @ts-expect-error a status callback takes one event
+  await pull.subscribeUserStatusChange(9, (a: number, b: number) => console.log(a, b));
   // @ts-expect-error getStatus returns a PullStatus, not a number
   const n: number = pull.getStatus();
   console.log(n);
