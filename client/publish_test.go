@@ -317,6 +317,7 @@ func TestPublishingUnavailable(t *testing.T) {
 		code string
 	}{
 		{"v3", standin.Options{Version: 3}, nil, client.CodePublishingUnavailable},
+		{"publish_enabled false", standin.Options{Version: 4, PublishDisabled: true}, nil, client.CodePublishingUnavailable},
 		{"long polling", standin.Options{Version: 4}, func(o *client.Options) { o.DisableWebSocket = true }, client.CodePublishingUnavailable},
 	}
 	for _, tc := range cases {
@@ -326,6 +327,10 @@ func TestPublishingUnavailable(t *testing.T) {
 			defer srv.Close()
 			a := newPeer(t, srv, 7, tc.tune)
 			a.start(t) // nothing is delivered here: no need to wait for the subscription
+			if tc.opts.PublishDisabled {
+				assert.True(t, a.c.PublishingSupported())
+				assert.False(t, a.c.PublishingEnabled())
+			}
 			began := time.Now()
 			_, err = a.c.SendMessage(bounded(t), []int{7}, msg("x", 1))
 			assert.Equal(t, tc.code, client.CodeOf(err), "%v", err)
