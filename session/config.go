@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
@@ -11,11 +12,17 @@ import (
 // one keeps the live connection. Renewal is scheduled from the new config's earliest expiry.
 func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 	m.begin(now)
+	m.configLoaded(cfg)
+	return m.finish()
+}
+
+func (m *Machine) configLoaded(cfg *protocol.Config) {
 	connect, again, ok := m.loadEnded()
 	if !ok {
-		return m.finish()
+		return
 	}
 	m.stats.ConfigLoads++
+	m.load.startRetries = 0
 
 	old := m.cfg
 	if old != nil {
@@ -27,7 +34,7 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		t, ok := m.pickTransport()
 		if !ok {
 			m.fail(ErrNoTransport)
-			return m.finish()
+			return
 		}
 		m.transport.current, m.transport.chosen = t, true
 	}
@@ -52,13 +59,17 @@ func (m *Machine) ConfigLoaded(cfg *protocol.Config, now time.Time) []Action {
 		// reads until their last word.
 		m.reload(false)
 	}
-	return m.finish()
 }
 
-// ConfigFailed feeds a failed LoadConfig. A pending Start fails with err (the reference clients do not
-// retry a failed start either, and the app learns the Bitrix error code at once). Later, an error that
-// retrying cannot mend (permissions, a deleted portal) stops the client; any other is retried with
-// backoff while the live connection, if any, keeps running.
+// ConfigFailed feeds a failed LoadConfig.
+//
+// While a Start is pending, a failure that a moment may mend (startRetryable: a 5xx, a network error,
+// a REST library that threw, an answer that is not JSON) is retried on the reconnect backoff, the
+// status staying connect, until StartTimeout; any other (auth, permission, a portal without a push
+// server, an unusable config) fails the start at once, so the app learns the Bitrix code. Later, an
+// error that retrying cannot mend (permissions, a deleted portal) stops the client; any other is
+// retried on Timing.RenewRetry while the live connection, if any, keeps running. Every retry is told
+// to the subscribers as a retry event.
 func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 	m.begin(now)
 	connect, _, ok := m.loadEnded()
@@ -66,17 +77,58 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 		return m.finish()
 	}
 	m.stats.LastError = err.Error()
-	if m.starting {
+	m.lastLoadErr = err
+	var d time.Duration
+	switch {
+	case m.starting && !startRetryable(err):
 		m.fail(err)
 		return m.finish()
+	case m.starting:
+		base := m.t.backoffBase(m.load.startRetries)
+		d = base + time.Duration(m.rand()*m.t.BackoffJitter*float64(base))
+		m.load.startRetries++
+		connect = true
+	default:
+		if rest, ok := protocol.AsRESTError(err); ok && !rest.Retryable() {
+			m.fail(err)
+			return m.finish()
+		}
+		d = m.renewRetryDelay()
 	}
-	if rest, ok := protocol.AsRESTError(err); ok && !rest.Retryable() {
-		m.fail(err)
-		return m.finish()
-	}
-	m.logf("config load failed, retrying: %v", err)
-	m.delayedReload(m.renewRetryDelay(), connect)
+	m.logf("config load failed, retrying in %s: %v", d.Round(time.Millisecond), err)
+	m.ev.retry(errorCode(err), err.Error(), d)
+	m.delayedReload(d, connect)
 	return m.finish()
+}
+
+// startRetryable tells whether a config load that failed during Start is worth another try: a REST
+// error of the transient class (rate limits, INTERNAL_SERVER_ERROR, 502–504, an unexpected answer) or
+// an unknown code answered with a 5xx, and any failure that is not a Bitrix answer at all (the network,
+// a REST library that threw, an answer that is not JSON), but not an unusable config.
+func startRetryable(err error) bool {
+	if rest, ok := protocol.AsRESTError(err); ok {
+		switch rest.Class() {
+		case protocol.ClassTransient:
+			return true
+		case protocol.ClassUnknown:
+			return rest.Status >= 500
+		}
+		return false
+	}
+	return !errors.Is(err, protocol.ErrInvalidConfig) && !errors.Is(err, ErrStopped)
+}
+
+// errorCode names err for a retry event: the Bitrix code of a REST error, the code of an error that
+// carries one (the bridge's REST_FAILED, …), else FAILED.
+func errorCode(err error) string {
+	if rest, ok := protocol.AsRESTError(err); ok {
+		return rest.Code
+	}
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) && coded.ErrorCode() != "" {
+		return coded.ErrorCode()
+	}
+	return "FAILED"
 }
 
 // loadEnded closes the config load under way and returns what was asked of its answer: connect (the

@@ -17,6 +17,8 @@ const (
 	TypeOnline   = "online"
 	TypeStatus   = "status"
 	TypeRevision = "revision"
+	// TypeRetry events tell that a config load failed and is tried again: {code, description, retryIn}.
+	TypeRetry = "retry"
 )
 
 // onlineMaxAge is how old an "online" event may be before it is dropped (docs/protocol.md §10.1).
@@ -70,6 +72,18 @@ func (e *events) status(s Status) {
 	e.buf = append(e.buf, `{"type":"status","status":"`...)
 	e.buf = append(e.buf, s...)
 	e.buf = append(e.buf, `"}`...)
+}
+
+// retry tells that a config load failed and will be tried again in d.
+func (e *events) retry(code, description string, d time.Duration) {
+	e.begin()
+	e.buf = append(e.buf, `{"type":"retry","code":`...)
+	e.buf = protocol.AppendJSONString(e.buf, code)
+	e.buf = append(e.buf, `,"description":`...)
+	e.buf = protocol.AppendJSONString(e.buf, description)
+	e.buf = append(e.buf, `,"retryIn":`...)
+	e.buf = strconv.AppendFloat(e.buf, d.Seconds(), 'f', 3, 64)
+	e.buf = append(e.buf, '}')
 }
 
 func (e *events) revision(server int64) {

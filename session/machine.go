@@ -111,6 +111,8 @@ type Machine struct {
 	reported     Status
 	revisionSeen int64
 	stats        Stats
+	lastLoadErr  error // the last config load failure, for a start that times out
+	netDown      bool  // the browser said it went offline, and has not said it is back
 
 	ev        events
 	out       []Action
@@ -124,6 +126,7 @@ type loadState struct {
 	again          bool // a reload was asked for while one was in flight
 	delayedConnect bool // connect after the delayed reload (tReload)
 	retries        int  // renewals in a row that got a config still expired
+	startRetries   int  // failed loads in a row while a Start is pending
 }
 
 // connection is the current (or last) connection and the attempts that led to it.
@@ -291,33 +294,61 @@ func (m *Machine) Start(now time.Time) []Action {
 		}
 		return m.finish()
 	}
-	m.running, m.starting, m.online = true, true, false
-	m.conn.attempt, m.conn.refused, m.transport.wsFailures, m.load.retries = 0, 0, 0, 0
-	m.transport.chosen = false
-	m.set(tStartTimeout, m.t.StartTimeout)
-	m.report(StatusConnect)
+	m.launch()
 	m.reload(true)
 	return m.finish()
+}
+
+// StartWith begins from a config the app already has (the official start(config)): as Start, with
+// cfg taken as the answer of the first config load. Renewals load the config as usual.
+func (m *Machine) StartWith(cfg *protocol.Config, now time.Time) []Action {
+	m.begin(now)
+	if m.running {
+		if !m.starting {
+			m.startDone = &StartDone{}
+		}
+		return m.finish()
+	}
+	m.launch()
+	m.load.loading, m.load.connect = true, true
+	m.configLoaded(cfg)
+	return m.finish()
+}
+
+// launch sets a stopped machine running, reporting connect until the start settles.
+func (m *Machine) launch() {
+	m.running, m.starting, m.online = true, true, false
+	m.conn.attempt, m.conn.refused, m.transport.wsFailures, m.load.retries, m.load.startRetries = 0, 0, 0, 0, 0
+	m.transport.chosen = false
+	m.lastLoadErr = nil
+	m.set(tStartTimeout, m.t.StartTimeout)
+	m.report(StatusConnect)
 }
 
 // Stop disconnects with 1000, cancels every timer and reports offline at once. A pending Start
 // settles with ErrStopped. The resume position and the de-duplication window are kept.
 func (m *Machine) Stop(now time.Time) []Action {
+	return m.StopWith(CloseNormal, "manual stop", now)
+}
+
+// StopWith is Stop closing the connection with code and reason (the official stop(code, reason)).
+func (m *Machine) StopWith(code int, reason string, now time.Time) []Action {
 	m.begin(now)
-	m.stopAll(ErrStopped)
+	m.stopAll(ErrStopped, code, reason)
 	return m.finish()
 }
 
-func (m *Machine) stopAll(cause error) {
+func (m *Machine) stopAll(cause error, code int, reason string) {
 	if !m.running {
 		return
 	}
 	m.running = false
+	m.netDown = false
 	if m.starting {
 		m.starting = false
 		m.startDone = &StartDone{Err: cause}
 	}
-	m.disconnect(CloseNormal, "manual stop")
+	m.disconnect(code, reason)
 	m.ledger = nil
 	m.timers.at = [numTimers]time.Time{}
 	m.load.loading, m.load.connect, m.load.again = false, false, false
@@ -328,7 +359,7 @@ func (m *Machine) stopAll(cause error) {
 func (m *Machine) fail(err error) {
 	m.stats.LastError = err.Error()
 	m.logf("stopping: %v", err)
-	m.stopAll(err)
+	m.stopAll(err, CloseNormal, "manual stop")
 }
 
 // setStatus reports a status change; offline is reported only after OfflineDebounce, and any other

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
@@ -56,6 +57,11 @@ func (m *Machine) fire(t timer) {
 		}
 	case tStartTimeout:
 		if m.starting {
+			if m.lastLoadErr != nil && m.cfg == nil {
+				// Still no config: the start ends with what kept it from loading (its Bitrix code).
+				m.fail(fmt.Errorf("%w; the config load kept failing: %w", ErrStartTimeout, m.lastLoadErr))
+				return
+			}
 			m.fail(ErrStartTimeout)
 		}
 	case tHold:
