@@ -56,7 +56,7 @@ func newModule() *module {
 	}))
 	async := m.mustFunc(func(js.Value, []js.Value) any { return rejectedPromise(errDestroyed) })
 	done := m.mustFunc(func(js.Value, []js.Value) any { return js.Global().Get("Promise").Call("resolve") })
-	for _, name := range []string{"getConfig", "start", "sendMessage", "sendMessageToChannels", "getUsersLastSeen",
+	for _, name := range []string{"getConfig", "loadConfig", "start", "restart", "reconnect", "sendMessage", "sendMessageToChannels", "getUsersLastSeen",
 		"listChannels", "ping", "subscribeUserStatusChange", "unsubscribeUserStatusChange"} {
 		m.destroyed[name] = async
 	}
@@ -67,6 +67,11 @@ func newModule() *module {
 		m.destroyed[name] = done
 	}
 	m.destroyed["getStatus"] = m.mustFunc(func(js.Value, []js.Value) any { return "offline" })
+	m.destroyed["configValue"] = m.mustFunc(func(js.Value, []js.Value) any { return js.Null() })
+	m.destroyed["facts"] = m.mustFunc(func(js.Value, []js.Value) any { return factsValue(client.Facts{}) })
+	nothing := m.mustFunc(func(js.Value, []js.Value) any { return js.Undefined() })
+	m.destroyed["setLastMessageId"] = nothing
+	m.destroyed["network"] = nothing
 	m.destroyed["getStats"] = m.mustFunc(func(js.Value, []js.Value) any {
 		return statsValue(client.Stats{Status: "offline"})
 	})
@@ -100,9 +105,13 @@ type jsClient struct {
 // newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
 // disableWebSocket?, restTimeout?, sendTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
 //
-//	getConfig({cache = true, reopen = false}) → Promise<object>  the config (the result object)
-//	start() → Promise<true>                    resolves once online
-//	stop() → Promise<void>                     resolves once every goroutine of the client ended
+//	loadConfig({cache = true, reopen = false}) → Promise<object>  one config call (the result object)
+//	configValue() → object | null              the config in use
+//	facts() → object                           client.Facts: what the official getters tell
+//	start(configText?) → Promise<true>         resolves once online; from the app's config when given
+//	stop(code?, reason?) → Promise<void>       resolves once every goroutine of the client ended
+//	restart(code?, reason?), reconnect(code?, reason?, delaySeconds?) → Promise<void>
+//	setLastMessageId(mid), network(online)     the resume position; the browser's online/offline
 //	destroy() → Promise<void>                  terminal; releases every func of the client
 //	getStatus() → 'online' | 'offline' | 'connect'
 //	getStats() → object                        client.Stats + jsFuncs, runtimeGoroutines
@@ -194,9 +203,26 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 func (jc *jsClient) export() js.Value {
 	jc.obj = js.Global().Get("Object").New()
 	methods := map[string]func(args []js.Value) any{
-		"getConfig":    jc.getConfig,
-		"start":        jc.start,
-		"stop":         jc.stop,
+		"getConfig":   jc.loadConfig, // the name before loadConfig, for the wrapper of the same build
+		"loadConfig":  jc.loadConfig,
+		"configValue": func([]js.Value) any { return jsonOrNull(jc.c.ConfigJSON()) },
+		"facts":       func([]js.Value) any { return factsValue(jc.c.Facts()) },
+		"start":       jc.start,
+		"stop":        jc.stop,
+		"restart":     jc.restart,
+		"reconnect":   jc.reconnect,
+		"network": func(args []js.Value) any {
+			jc.c.Network(arg(args, 0).Truthy())
+			return js.Undefined()
+		},
+		"setLastMessageId": func(args []js.Value) any {
+			if a := arg(args, 0); a.Type() == js.TypeString {
+				jc.c.SetLastMessageID(a.String())
+			} else if a.Type() == js.TypeNull || a.Type() == js.TypeUndefined {
+				jc.c.SetLastMessageID("")
+			}
+			return js.Undefined()
+		},
 		"destroy":      jc.destroy,
 		"getStatus":    func([]js.Value) any { return jc.c.Status() },
 		"getStats":     func([]js.Value) any { return statsValue(jc.c.Stats()) },
@@ -222,8 +248,8 @@ func (jc *jsClient) export() js.Value {
 	return jc.obj
 }
 
-// getConfig implements getConfig({cache, reopen}).
-func (jc *jsClient) getConfig(args []js.Value) any {
+// loadConfig implements loadConfig({cache, reopen}): one pull.application.config.get call.
+func (jc *jsClient) loadConfig(args []js.Value) any {
 	cache, reopen := true, false
 	if o := arg(args, 0); o.Type() == js.TypeObject {
 		if v := prop(o, "cache"); v.Type() == js.TypeBoolean {
@@ -240,13 +266,61 @@ func (jc *jsClient) getConfig(args []js.Value) any {
 	})
 }
 
-// start implements start().
-func (jc *jsClient) start([]js.Value) any {
+// start implements start(configText?): from the config the app gives (JSON text), or loading one.
+func (jc *jsClient) start(args []js.Value) any {
+	var answer []byte
+	if a := arg(args, 0); a.Type() == js.TypeString {
+		answer = []byte(a.String())
+	}
 	return newPromise(jc.reg, func() (any, error) {
-		if err := jc.c.Start(jc.ctx); err != nil {
+		var err error
+		if answer != nil {
+			err = jc.c.StartWith(jc.ctx, answer)
+		} else {
+			err = jc.c.Start(jc.ctx)
+		}
+		if err != nil {
 			return nil, jc.failure("failed to start", err)
 		}
 		return true, nil
+	})
+}
+
+// closeArgs reads (code, reason) with the official defaults.
+func closeArgs(args []js.Value, reason string) (int, string) {
+	code := session.CloseNormal
+	if a := arg(args, 0); a.Type() == js.TypeNumber {
+		code = a.Int()
+	}
+	if a := arg(args, 1); a.Type() == js.TypeString {
+		reason = a.String()
+	}
+	return code, reason
+}
+
+// restart implements restart(code = 1000, reason = 'manual restart').
+func (jc *jsClient) restart(args []js.Value) any {
+	code, reason := closeArgs(args, "manual restart")
+	return newPromise(jc.reg, func() (any, error) {
+		if err := jc.c.Restart(jc.ctx, code, reason); err != nil {
+			return nil, jc.failure("failed to restart", err)
+		}
+		return js.Undefined(), nil
+	})
+}
+
+// reconnect implements reconnect(code, reason, delay = 1 s).
+func (jc *jsClient) reconnect(args []js.Value) any {
+	code, reason := closeArgs(args, "reconnect")
+	delay := time.Second
+	if a := arg(args, 2); a.Type() == js.TypeNumber && a.Float() >= 0 {
+		delay = time.Duration(a.Float() * float64(time.Second))
+	}
+	return newPromise(jc.reg, func() (any, error) {
+		if err := jc.c.Reconnect(jc.ctx, code, reason, delay); err != nil {
+			return nil, jc.failure("failed to reconnect", err)
+		}
+		return js.Undefined(), nil
 	})
 }
 
@@ -261,11 +335,12 @@ func (jc *jsClient) failure(what string, err error) error {
 
 // stop implements stop(). The client's Stop runs on a goroutine: it may wait for transports that
 // need the event loop, which a JS callback must never hold.
-func (jc *jsClient) stop([]js.Value) any {
+func (jc *jsClient) stop(args []js.Value) any {
+	code, reason := closeArgs(args, "manual stop")
 	return newPromise(jc.reg, func() (any, error) {
 		ctx, cancel := context.WithTimeout(jc.ctx, stopTimeout)
 		defer cancel()
-		if err := jc.c.Stop(ctx); err != nil {
+		if err := jc.c.StopWith(ctx, code, reason); err != nil {
 			return nil, jc.failure("failed to stop", err)
 		}
 		return js.Undefined(), nil
@@ -345,6 +420,23 @@ func statsValue(s client.Stats) js.Value {
 	text, err := json.Marshal(jsStats{Stats: s, JSFuncs: LiveFuncs(), RuntimeGoroutines: runtime.NumGoroutine()})
 	if err != nil {
 		return js.Global().Get("Object").New()
+	}
+	return jsonValue(text)
+}
+
+// factsValue returns f as a JS object.
+func factsValue(f client.Facts) js.Value {
+	text, err := json.Marshal(f)
+	if err != nil {
+		return js.Global().Get("Object").New()
+	}
+	return jsonValue(text)
+}
+
+// jsonOrNull returns JSON.parse(text), or null for no text.
+func jsonOrNull(text []byte) js.Value {
+	if len(text) == 0 {
+		return js.Null()
 	}
 	return jsonValue(text)
 }

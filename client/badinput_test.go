@@ -25,8 +25,10 @@ var badRESTCodes = []string{
 	"INVALID_CREDENTIALS", "insufficient_scope", "expired_token", "user_access_error", "PORTAL_DELETED",
 }
 
-// TestBadInputRESTErrorsReachTheCaller: every REST error code of the seed table makes Start and
-// GetConfig fail with that code, its description and its HTTP status, never a panic or a hang.
+// TestBadInputRESTErrorsReachTheCaller: every REST error code of the seed table makes GetConfig fail
+// with that code, its description and its HTTP status, never a panic or a hang. Start fails the same
+// way for the errors retrying cannot mend; for the transient ones it retries, tells why in a retry
+// event, and goes online.
 func TestBadInputRESTErrorsReachTheCaller(t *testing.T) {
 	srv, err := standin.Start(standin.Options{})
 	require.NoError(t, err)
@@ -35,9 +37,11 @@ func TestBadInputRESTErrorsReachTheCaller(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			status, description, _, known := protocol.KnownRESTError(code)
 			require.True(t, known, "the code table knows %s", code)
+			rec := newRecorder()
 			c := client.New(client.Options{
-				REST:   &client.HTTPREST{Base: srv.PortalURL(), Auth: srv.NewToken(1, false)},
-				Timing: fastTiming(),
+				REST:     &client.HTTPREST{Base: srv.PortalURL(), Auth: srv.NewToken(1, false)},
+				Timing:   fastTiming(),
+				OnEvents: rec.onEvents,
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -49,6 +53,20 @@ func TestBadInputRESTErrorsReachTheCaller(t *testing.T) {
 
 			srv.FailREST(code, 1)
 			err = c.Start(ctx)
+			if _, _, class, _ := protocol.KnownRESTError(code); class == protocol.ClassTransient {
+				require.NoError(t, err, "a transient failure is retried")
+				assert.Equal(t, "online", c.Status())
+				var retry map[string]any
+				for _, e := range rec.all() {
+					if e["type"] == "retry" {
+						retry = e
+					}
+				}
+				require.NotNil(t, retry, "a retry event tells why the start waits")
+				assert.Equal(t, code, retry["code"])
+				srv.FailREST("", 0)
+				return
+			}
 			requireRESTError(t, err, code, description, status)
 			assert.Equal(t, "offline", c.Status())
 			assert.Zero(t, c.Stats().Goroutines, "a failed start leaves no goroutine")

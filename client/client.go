@@ -207,6 +207,11 @@ func (c *Client) isDestroyed() bool {
 // ctx bounds only the wait: the client keeps starting when ctx ends first. A start that fails
 // returns once every goroutine of the client has ended (or ctx is done).
 func (c *Client) Start(ctx context.Context) error {
+	return c.start(ctx, nil)
+}
+
+// start is Start, from cfg when it is not nil.
+func (c *Client) start(ctx context.Context, cfg *protocol.Config) error {
 	for {
 		l, err := c.ensureLoop()
 		if err != nil {
@@ -214,7 +219,7 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 		done := make(chan error, 1)
 		select {
-		case l.cmds <- command{start: done}:
+		case l.cmds <- command{start: done, with: cfg}:
 		case <-l.exiting:
 			<-l.done
 			continue

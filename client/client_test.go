@@ -66,6 +66,12 @@ func (r *recorder) count(command string, n int) int {
 	return r.counts[fmt.Sprintf("%s#%d", command, n)]
 }
 
+func (r *recorder) all() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]any(nil), r.events...)
+}
+
 func (r *recorder) find(command string) map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -13,10 +13,32 @@ import (
 // command is a request from a public method to the loop.
 type command struct {
 	start chan<- error
+	with  *protocol.Config // with start: the config to start from instead of loading one
 	stop  bool
 	out   *outgoing             // a publish or a call to send (outbox.go)
 	cfg   chan *protocol.Config // answered with the config once there is one (nil if the loop ends first)
+	life  *lifeCmd              // restart, reconnect, stop with a code, the network, a resume position
 }
+
+// lifeCmd is one of the app's lifecycle calls (lifecycle.go).
+type lifeCmd struct {
+	kind   lifeKind
+	code   int
+	reason string
+	delay  time.Duration
+	online bool
+	mid    string
+}
+
+type lifeKind int
+
+const (
+	lifeRestart lifeKind = iota
+	lifeReconnect
+	lifeStop
+	lifeNetwork
+	lifeResume
+)
 
 // eventKind tells what a transport or REST goroutine reports.
 type eventKind int
@@ -140,11 +162,17 @@ func (l *loop) run() {
 		select {
 		case cmd := <-l.cmds:
 			switch {
+			case cmd.start != nil && cmd.with != nil:
+				l.waiters = append(l.waiters, cmd.start)
+				l.c.remember(cmd.with)
+				acts = m.StartWith(cmd.with, time.Now())
 			case cmd.start != nil:
 				l.waiters = append(l.waiters, cmd.start)
 				acts = m.Start(time.Now())
 			case cmd.stop:
 				acts = m.Stop(time.Now())
+			case cmd.life != nil:
+				acts = l.life(m, cmd.life, time.Now())
 			case cmd.out != nil:
 				l.enqueue(cmd.out)
 			case cmd.cfg != nil:

@@ -560,3 +560,35 @@ func TestUserStatusSubscriptionSurvivesReconnects(t *testing.T) {
 	assert.Equal(t, calls, srv.Stats().RPCCalls, "an ended subscription was made again")
 	assert.Len(t, a.statuses(), 3, "a status change after the subscription ended: %v", a.statuses())
 }
+
+// A start whose first config calls fail with a 500 and then with a 502 HTML page (a REST function that
+// throws) goes online after retrying, and delivers everything sent after it.
+func TestStartSurvivesAPortalHiccup(t *testing.T) {
+	srv, err := standin.Start(standin.Options{Version: 4})
+	require.NoError(t, err)
+	defer srv.Close()
+	calls := 0
+	a := newPeer(t, srv, 7, func(o *client.Options) {
+		inner := o.REST
+		o.REST = client.RESTFunc(func(ctx context.Context, method string, params map[string]any) (json.RawMessage, error) {
+			calls++
+			if method == "pull.application.config.get" && calls == 2 {
+				return nil, fmt.Errorf("HTTP 502: <html><body>Bad Gateway</body></html>")
+			}
+			return inner.Call(ctx, method, params)
+		})
+	})
+	srv.FailREST("INTERNAL_SERVER_ERROR", 1)
+	ctx := bounded(t)
+	require.NoError(t, a.c.Start(ctx))
+	assert.Equal(t, 3, calls, "two failures, then the config")
+	require.Eventually(t, func() bool { return srv.Stats().ConnectionsOpen >= 1 }, 5*time.Second, 5*time.Millisecond)
+	for i := 1; i <= 5; i++ {
+		_, err := a.c.SendMessage(ctx, []int{7}, msg("after", i))
+		require.NoError(t, err)
+	}
+	for i := 1; i <= 5; i++ {
+		a.waitCount(t, "after", i)
+	}
+	assert.Equal(t, 5, a.total())
+}
