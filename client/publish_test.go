@@ -28,8 +28,8 @@ type peer struct {
 	mu     sync.Mutex
 	status []string       // online/userStatusChange events: "<user_id>:<online>"
 	got    map[string]int // "<command>#<n>" → deliveries
-	first map[string]map[string]any
-	rest  map[string]int
+	first  map[string]map[string]any
+	rest   map[string]int
 }
 
 func newPeer(t *testing.T, srv *standin.Server, user int, tune func(*client.Options)) *peer {
