@@ -103,7 +103,7 @@ type jsClient struct {
 }
 
 // newClient builds a client from options {rest?, onBatch?, debug?, onLog?, secure?,
-// disableWebSocket?, restTimeout?, sendTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
+// disableWebSocket?, restTimeout?, sendTimeout?, startTimeout?, timing?, prefetch?} and returns its JS object, whose methods are:
 //
 //	loadConfig({cache = true, reopen = false}) → Promise<object>  one config call (the result object)
 //	configValue() → object | null              the config in use
@@ -180,6 +180,14 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 	} else if t.Type() != js.TypeUndefined && t.Type() != js.TypeNull {
 		jc.reg.releaseAll()
 		return nil, &Error{Code: CodeInvalidArgument, Description: "timing must be an object"}
+	}
+	if t := prop(options, "startTimeout"); t.Type() == js.TypeNumber && t.Float() > 0 {
+		// How long start() waits to be online, retries of a failing config call included.
+		if timing == nil {
+			tm := session.DefaultTiming()
+			timing = &tm
+		}
+		timing.StartTimeout = time.Duration(t.Float() * float64(time.Millisecond))
 	}
 	var sendTimeout time.Duration
 	if t := prop(options, "sendTimeout"); t.Type() == js.TypeNumber && t.Float() > 0 {
