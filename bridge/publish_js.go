@@ -82,13 +82,16 @@ func (jc *jsClient) publishWith(args []js.Value, toChannels bool) any {
 	if err != nil {
 		return rejectedPromise(err)
 	}
+	// The place in line is taken now, while the app's call runs: the goroutines below do not start in
+	// the order they were made, and publishes must keep the order of the calls.
+	ctx := jc.c.InLine(jc.ctx)
 	return newPromise(jc.reg, func() (any, error) {
 		var res json.RawMessage
 		var err error
 		if toChannels {
-			res, err = jc.c.SendMessageToChannels(jc.ctx, call.channels, call.msg)
+			res, err = jc.c.SendMessageToChannels(ctx, call.channels, call.msg)
 		} else {
-			res, err = jc.c.SendMessage(jc.ctx, call.users, call.msg)
+			res, err = jc.c.SendMessage(ctx, call.users, call.msg)
 		}
 		if err != nil {
 			return nil, jc.failure("publish", err)

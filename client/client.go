@@ -95,6 +95,7 @@ type Client struct {
 	watched   map[int]bool // users whose status changes the app follows (presence.go)
 
 	publicIDs publicIDCache // other users' app channels, for version 4 publishing (publicids.go)
+	publishes line          // keeps publishes in call order until each is handed to the loop
 	owned     atomic.Int64
 }
 

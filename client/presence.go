@@ -29,7 +29,7 @@ func (c *Client) call(ctx context.Context, method string, params json.RawMessage
 	return c.submit(ctx, &outgoing{
 		wire: protocol.WireJSONRPC, method: method, params: params, retry: true,
 		until: until, answerIn: answerIn, watch: watch,
-	})
+	}, nil)
 }
 
 // Ping asks the server to answer within timeout (0 means 5 s) and returns its result.

@@ -52,7 +52,7 @@ func (c *Client) config() *protocol.Config {
 // *Error values, or the *protocol.RESTError of the public id lookup.
 func (c *Client) SendMessage(ctx context.Context, users []int, msg protocol.ClientMessage) (json.RawMessage, error) {
 	if err := protocol.UserIDs(users); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Description: "sendMessage: " + err.Error()}
+		return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "sendMessage: " + err.Error()})
 	}
 	return c.publish(ctx, msg, func(cfg *protocol.Config) ([]int, []protocol.PublicRef, error) {
 		if cfg.Wire() == protocol.WireJSONRPC {
@@ -68,13 +68,13 @@ func (c *Client) SendMessage(ctx context.Context, users []int, msg protocol.Clie
 // SendMessage does.
 func (c *Client) SendMessageToChannels(ctx context.Context, channels []string, msg protocol.ClientMessage) (json.RawMessage, error) {
 	if len(channels) == 0 {
-		return nil, &Error{Code: CodeInvalidArgument, Description: "sendMessageToChannels: the channel list is empty"}
+		return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "sendMessageToChannels: the channel list is empty"})
 	}
 	refs := make([]protocol.PublicRef, 0, len(channels))
 	for i, ch := range channels {
 		r, err := protocol.ParsePublicRef(ch)
 		if err != nil {
-			return nil, &Error{Code: CodeInvalidArgument, Description: "sendMessageToChannels: channel " + strconv.Itoa(i) + ": " + err.Error()}
+			return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "sendMessageToChannels: channel " + strconv.Itoa(i) + ": " + err.Error()})
 		}
 		refs = append(refs, r)
 	}
@@ -87,8 +87,20 @@ func (c *Client) SendMessageToChannels(ctx context.Context, channels []string, m
 func (c *Client) publish(ctx context.Context, msg protocol.ClientMessage,
 	route func(*protocol.Config) ([]int, []protocol.PublicRef, error)) (json.RawMessage, error) {
 	if err := msg.Check(); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Description: "publish: " + err.Error()}
+		return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "publish: " + err.Error()})
 	}
+	// Publishes reach the loop in the order they were called (line.go): a public id lookup of one
+	// never lets a later one overtake it.
+	place := c.place(ctx)
+	if err := c.publishes.wait(ctx, place); err != nil {
+		return nil, err
+	}
+	handed := false
+	defer func() {
+		if !handed {
+			c.publishes.finish(place)
+		}
+	}()
 	until := time.Now().Add(c.opts.SendTimeout)
 	cfg, err := c.awaitConfig(ctx, until)
 	if err != nil {
@@ -118,7 +130,15 @@ func (c *Client) publish(ctx context.Context, msg protocol.ClientMessage,
 		}
 		o.answerIn = defaultCallTimeout
 	}
-	return c.submit(ctx, o)
+	handed = true
+	return c.submit(ctx, o, func() { c.publishes.finish(place) })
+}
+
+// refuse gives up the place in line ctx holds (a publish refused before it waited for its turn) and
+// returns err.
+func (c *Client) refuse(ctx context.Context, err error) error {
+	c.publishes.finish(c.place(ctx))
+	return err
 }
 
 // publishable tells why cfg cannot carry client publishing, or nil (docs/protocol.md §1.4, §17).
@@ -175,9 +195,17 @@ func (c *Client) awaitConfig(ctx context.Context, until time.Time) (*protocol.Co
 	}
 }
 
-// submit hands o to the loop and waits for its outcome. The loop settles every item it took, so
-// the wait ends with the loop at the latest; once handed over, an item is not withdrawn when ctx ends.
-func (c *Client) submit(ctx context.Context, o *outgoing) (json.RawMessage, error) {
+// submit hands o to the loop and waits for its outcome; handed, when set, runs once o was handed over
+// (or could not be). The loop settles every item it took, so the wait ends with the loop at the
+// latest; once handed over, an item is not withdrawn when ctx ends.
+func (c *Client) submit(ctx context.Context, o *outgoing, handed func()) (json.RawMessage, error) {
+	if handed != nil {
+		defer func() {
+			if handed != nil {
+				handed()
+			}
+		}()
+	}
 	c.mu.Lock()
 	l, destroyed := c.loop, c.destroyed
 	c.mu.Unlock()
@@ -195,6 +223,10 @@ func (c *Client) submit(ctx context.Context, o *outgoing) (json.RawMessage, erro
 		return nil, codeError(CodeNotConnected, "the client stopped")
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	if handed != nil {
+		handed()
+		handed = nil
 	}
 	select {
 	case r := <-done:

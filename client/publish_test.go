@@ -592,3 +592,64 @@ func TestStartSurvivesAPortalHiccup(t *testing.T) {
 	}
 	assert.Equal(t, 5, a.total())
 }
+
+// Publishes keep the order of the calls, also when the goroutines carrying them run in another order
+// and the first waits for a public id lookup.
+func TestPublishesKeepTheCallOrder(t *testing.T) {
+	for _, v := range []int{4, 5} {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			srv, err := standin.Start(standin.Options{Version: v})
+			require.NoError(t, err)
+			defer srv.Close()
+			a, b := newPeer(t, srv, 7, nil), newPeer(t, srv, 9, nil)
+			var order []int
+			var mu sync.Mutex
+			b.c = client.New(client.Options{
+				REST: &client.HTTPREST{Base: srv.PortalURL(), Auth: srv.NewToken(9, false)}, Timing: fastTiming(),
+				OnEvents: func(batch []byte) {
+					var evs []map[string]any
+					_ = json.Unmarshal(batch, &evs)
+					mu.Lock()
+					defer mu.Unlock()
+					for _, e := range evs {
+						if p, ok := e["params"].(map[string]any); ok && e["type"] == "client" {
+							order = append(order, int(p["n"].(float64)))
+						}
+					}
+				},
+			})
+			t.Cleanup(func() { _ = b.c.Destroy(context.Background()) })
+			startAll(t, srv, a, b)
+			ctx := bounded(t)
+			const n = 30
+			places := make([]context.Context, n)
+			for i := range places {
+				places[i] = a.c.InLine(ctx)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := n - 1; i >= 0; i-- { // started last first
+				wg.Go(func() { _, errs[i] = a.c.SendMessage(places[i], []int{9}, msg("seq", i)) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				require.NoError(t, err, "message %d", i)
+			}
+			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == n }, 5*time.Second, 5*time.Millisecond)
+			want := make([]int, n)
+			for i := range want {
+				want[i] = i
+			}
+			assert.Equal(t, want, order, "delivered in call order")
+
+			// A refused publish gives its place up: the ones after it still go.
+			bad := a.c.InLine(ctx)
+			good := a.c.InLine(ctx)
+			goodErr := make(chan error, 1)
+			go func() { _, err := a.c.SendMessage(good, []int{9}, msg("after_refused", 1)); goodErr <- err }()
+			_, err = a.c.SendMessage(bad, nil, msg("refused", 1))
+			assert.Equal(t, client.CodeInvalidArgument, client.CodeOf(err))
+			require.NoError(t, <-goodErr, "the one after the refused one went")
+		})
+	}
+}
