@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -280,4 +281,84 @@ func pubUnavailable(t *testing.T, b *browser.Browser) {
 			s.finishAll(t)
 		})
 	}
+}
+
+// TestPublishOrder: calls made in quick succession, one every 5 ms without waiting for the previous
+// one, go out in the order they were made, in versions 4 and 5. Each round publishes to a user the
+// sender has not published to before, so that in version 4 the first calls find no public channel
+// cached and the client asks the portal for it (pull.channel.public.list) while later calls are
+// made. The order is the one the push server took the messages in (standin Trace): no receiver is
+// needed.
+func TestPublishOrder(t *testing.T) {
+	browser.Require(t)
+	b, err := browser.Launch(context.Background(), t, browser.Options{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for _, version := range []int{4, 5} {
+		wg.Go(func() {
+			t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+				s := startPubStand(t, b, version, standin.Options{})
+				sender := s.open(t, pubSender, nil)
+				s.startAll(t, sender)
+				for _, user := range []int{21, 22, 23} {
+					command := fmt.Sprintf("order_%d", user)
+					rest := s.srv.Stats().RESTCalls
+					startBurst(t, sender, command, pubBurst{Users: []int{user}, Command: command, Count: 20, Spacing: 5})
+					out := waitSettled(t, sender, command, 20)
+					for _, o := range out {
+						assert.Equal(t, "resolved", o.Settled, "%s: call %d: %s %s", command, o.N, o.Code, o.Description)
+					}
+					stored := s.storedOrder(command)
+					t.Logf("v%d %s: the push server took %v; %d REST calls meanwhile", version, command, stored, s.srv.Stats().RESTCalls-rest)
+					assert.Len(t, stored, 20)
+					assert.True(t, slices.IsSorted(stored), "%s: the messages went out in another order than the calls were made", command)
+				}
+				s.finishAll(t)
+			})
+		})
+	}
+	wg.Wait()
+}
+
+// TestPublishUserStatus: subscribeUserStatusChange(11) in user 7's tab (version 5) reports
+// {userId: 11, isOnline: true} when a tab of user 11 connects and {userId: 11, isOnline: false}
+// once that tab's client is destroyed; after unsubscribeUserStatusChange, another tab of user 11
+// coming online is not reported. It needs a stand-in that sends online/userStatusChange on status
+// subscriptions (docs/protocol.md §18).
+func TestPublishUserStatus(t *testing.T) {
+	browser.Require(t)
+	b, err := browser.Launch(context.Background(), t, browser.Options{})
+	require.NoError(t, err)
+	s := startPubStand(t, b, 5, standin.Options{})
+	watcher := s.open(t, pubSender, nil)
+	s.startAll(t, watcher)
+	require.NoError(t, watcher.page.Eval(s.ctx, `pt.watchStatus(11)`, nil), "subscribeUserStatusChange(11)")
+
+	type statusEvent struct {
+		UserID   int  `json:"userId"`
+		IsOnline bool `json:"isOnline"`
+	}
+	events := func() []statusEvent {
+		var ev []statusEvent
+		require.NoError(t, watcher.page.Eval(s.ctx, `pt.statusEvents()`, &ev))
+		return ev
+	}
+	waitEvents := func(n int, what string) {
+		require.NoError(t, watcher.page.WaitFor(s.ctx, fmt.Sprintf(`pt.statusEvents().length >= %d`, n), modLive),
+			"%s was not reported; so far: %+v", what, events())
+	}
+
+	first := s.open(t, pubBystander, nil)
+	s.startAll(t, first)
+	waitEvents(1, "user 11 coming online")
+	s.finish(t, first)
+	waitEvents(2, "user 11 going offline")
+	assert.Equal(t, []statusEvent{{11, true}, {11, false}}, events())
+
+	require.NoError(t, watcher.page.Eval(s.ctx, `pt.unwatchStatus(11)`, nil), "unsubscribeUserStatusChange(11)")
+	second := s.open(t, pubBystander, nil)
+	s.startAll(t, second)
+	time.Sleep(time.Second)
+	assert.Len(t, events(), 2, "a status change reported after unsubscribeUserStatusChange")
+	s.finishAll(t)
 }
