@@ -5,6 +5,7 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -193,4 +194,185 @@ func TestDemoFaultButtons(t *testing.T) {
 	assert.Positive(t, debugLines, "no debug lines after the toggle")
 
 	assert.Empty(t, page.Exceptions(), "uncaught exceptions")
+}
+
+// TestDemoClientPublishing drives the "send as a client" form and the presence panel in Chromium.
+// On versions 4 and 5 a message the page sends to its own user arrives in the log as a client
+// message, apart from server events, and the result line says it was sent. On version 5 a second
+// one goes to the user's public app channel typed into the form (as pull.channel.public.list with
+// APPLICATION=Y names it), which then appears nowhere on the page but the input nor in the console;
+// the presence panel shows the page's user online now and the other demo users never seen, and
+// following user 2 logs it coming online when a page opens as user 2 and going offline when that
+// page closes. On versions 3 and 4 the panel says it needs version 5; on version 3 the form's send
+// is refused with PUBLISHING_UNAVAILABLE, and a note says why.
+func TestDemoClientPublishing(t *testing.T) {
+	browser.Require(t)
+	b, err := browser.Launch(context.Background(), t, browser.Options{})
+	require.NoError(t, err)
+
+	for _, version := range []int{5, 4, 3} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			srv, page := openDemo(ctx, t, b, version)
+			var users string
+			require.NoError(t, page.WaitFor(ctx, `document.getElementById('client-users').value !== ''`, 5*time.Second))
+			require.NoError(t, page.Eval(ctx, `document.getElementById('client-users').value`, &users))
+			assert.Equal(t, "1", users, "the form sends to the page's user by default")
+
+			command := fmt.Sprintf("client_test_v%d", version)
+			sendAsClient(ctx, t, page, command, `{"n": 7, "text": "<i id=\"injected\">x</i>"}`)
+			result := clientResult(ctx, t, page)
+			if version == 3 {
+				assert.Equal(t, "PUBLISHING_UNAVAILABLE", result.Code, "the form's send on version 3: %s", result.Text)
+				assert.Equal(t, "false", result.OK)
+				var note string
+				require.NoError(t, page.Eval(ctx, `document.getElementById('client-note').hidden ? '' : document.getElementById('client-note').textContent`, &note))
+				assert.Contains(t, note, "version 4 or later")
+			} else {
+				assert.Equal(t, "true", result.OK, "the form's send: %s", result.Text)
+				assert.True(t, strings.HasPrefix(result.Text, "sent "+command), "send result: %q", result.Text)
+				row := waitClientRow(ctx, t, page, command)
+				assert.Equal(t, "client", row.Kind)
+				assert.Equal(t, "application", row.Module)
+				assert.Contains(t, row.Params, `"n":7`)
+				assert.False(t, row.Injected, "message content must be rendered as text")
+				var asServer int
+				require.NoError(t, page.Eval(ctx, fmt.Sprintf(`document.querySelectorAll('#events li.event-message[data-command=%q]').length`, command), &asServer))
+				assert.Zero(t, asServer, "a client message was logged as a server event")
+			}
+
+			var presenceNote bool
+			require.NoError(t, page.Eval(ctx, `!document.getElementById('presence-note').hidden`, &presenceNote))
+			if version < 5 {
+				assert.True(t, presenceNote, "the presence panel says it needs version 5")
+				var disabled bool
+				require.NoError(t, page.Eval(ctx, `document.getElementById('presence-refresh').disabled`, &disabled))
+				assert.True(t, disabled, "refresh is disabled without JSON-RPC")
+			} else {
+				assert.False(t, presenceNote, "the version 5 note shows on version 5")
+				demoPresence(ctx, t, b, srv, page)
+				demoSendToChannel(ctx, t, page)
+			}
+
+			assert.Empty(t, page.Exceptions(), "uncaught exceptions")
+			for _, line := range page.Console() {
+				assert.NotContains(t, line, "Content Security Policy", "the page must work under its CSP")
+				assert.False(t, strings.HasPrefix(line, "error:"), "console error: %s", line)
+			}
+		})
+	}
+}
+
+// sendAsClient fills the client form for the page's users target and submits it.
+func sendAsClient(ctx context.Context, t *testing.T, page *browser.Page, command, params string) {
+	t.Helper()
+	require.NoError(t, page.Eval(ctx, fmt.Sprintf(`(() => {
+		document.getElementById('client-command').value = %q;
+		document.getElementById('client-params').value = %q;
+		document.getElementById('client-send').click();
+	})()`, command, params), nil))
+}
+
+type formResult struct {
+	Text string `json:"text"`
+	OK   string `json:"ok"`
+	Code string `json:"code"`
+}
+
+// clientResult waits for the client form's result line to settle and returns it.
+func clientResult(ctx context.Context, t *testing.T, page *browser.Page) formResult {
+	t.Helper()
+	require.NoError(t, page.WaitFor(ctx, `(r => r.textContent !== '' && r.textContent !== 'sending…')(document.getElementById('client-result'))`,
+		15*time.Second), "the client send did not settle")
+	var r formResult
+	require.NoError(t, page.Eval(ctx, `(r => ({text: r.textContent, ok: r.dataset.ok, code: r.dataset.code}))(document.getElementById('client-result'))`, &r))
+	return r
+}
+
+type logRow struct {
+	Kind, Module, Params string
+	Injected             bool
+}
+
+// waitClientRow waits for the log's client row of command.
+func waitClientRow(ctx context.Context, t *testing.T, page *browser.Page, command string) logRow {
+	t.Helper()
+	rowExpr := fmt.Sprintf(`document.querySelector('#events li.event-client[data-command=%q]')`, command)
+	require.NoError(t, page.WaitFor(ctx, rowExpr+` !== null`, 10*time.Second), "the client message %s did not reach the log", command)
+	var row logRow
+	require.NoError(t, page.Eval(ctx, `(r => ({
+		kind: r.querySelector('.event-kind').textContent,
+		module: r.querySelector('.event-module').textContent,
+		params: r.querySelector('.event-params').textContent,
+		injected: document.getElementById('injected') !== null,
+	}))(`+rowExpr+`)`, &row))
+	return row
+}
+
+// demoPresence checks the presence panel of a version 5 page of user 1: user 1 online now, users 2
+// and 3 never seen; following user 2 logs a page of user 2 coming online and, once closed, offline.
+func demoPresence(ctx context.Context, t *testing.T, b *browser.Browser, srv *demo.Server, page *browser.Page) {
+	t.Helper()
+	seen := func(user int) string {
+		return fmt.Sprintf(`document.querySelector('#presence-rows tr[data-user="%d"] .presence-seen')`, user)
+	}
+	require.NoError(t, page.WaitFor(ctx, seen(1)+`?.dataset.state === 'online'`, 10*time.Second),
+		"the presence panel did not show user 1 online")
+	for _, user := range []int{2, 3} {
+		var state string
+		require.NoError(t, page.Eval(ctx, seen(user)+`.dataset.state`, &state))
+		assert.Equal(t, "never", state, "user %d has never connected", user)
+	}
+
+	follow := `document.querySelector('#presence-rows tr[data-user="2"] .presence-follow')`
+	require.NoError(t, page.Eval(ctx, follow+`.click()`, nil))
+	require.NoError(t, page.WaitFor(ctx, `(b => b.checked && !b.disabled)(`+follow+`)`, 5*time.Second),
+		"following user 2 did not settle")
+	other, err := b.NewPage(ctx, srv.URL()+"?user=2")
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, other.WaitFor(ctx, onlineExpr, 10*time.Second), "the page of user 2 did not go online")
+	statusRow := func(text string) string {
+		return fmt.Sprintf(`document.querySelector('#events li.event-presence[data-command=%q]') !== null`, text)
+	}
+	require.NoError(t, page.WaitFor(ctx, statusRow("user 2 online"), 10*time.Second), "user 2 coming online was not logged")
+	require.NoError(t, page.WaitFor(ctx, seen(2)+`?.dataset.state === 'online'`, 10*time.Second),
+		"the presence panel did not show user 2 online")
+	var otherUser string
+	require.NoError(t, other.Eval(ctx, `document.getElementById('user-id').textContent`, &otherUser))
+	assert.Equal(t, "2", otherUser, "/?user=2 opens the page as user 2")
+	other.Close()
+	require.NoError(t, page.WaitFor(ctx, statusRow("user 2 offline"), 15*time.Second), "user 2 going offline was not logged")
+}
+
+// demoSendToChannel sends from the form to the page's own public app channel, typed in as a user
+// would, and checks that it arrives and that the channel shows nowhere but in its input.
+func demoSendToChannel(ctx context.Context, t *testing.T, page *browser.Page) {
+	t.Helper()
+	var channel string
+	require.NoError(t, page.Eval(ctx, `new Promise((resolve) => BX24.callMethod('pull.channel.public.list',
+		{USERS: [1], APPLICATION: 'Y'}, (r) => { const e = (r.data() || {})['1']; resolve(e ? e.public_id + '.' + e.signature : ''); }))`, &channel))
+	require.NotEmpty(t, channel, "pull.channel.public.list gave no channel")
+	arg, err := json.Marshal(channel)
+	require.NoError(t, err)
+	require.NoError(t, page.Eval(ctx, `(() => {
+		document.querySelector('input[name="client-target"][value="channel"]').click();
+		document.getElementById('client-channel').value = `+string(arg)+`;
+		document.getElementById('client-command').value = 'client_channel';
+		document.getElementById('client-params').value = '{"via": "channel"}';
+		document.getElementById('client-send').click();
+	})()`, nil))
+	result := clientResult(ctx, t, page)
+	assert.Equal(t, "true", result.OK, "the send to a channel: %s", result.Text)
+	row := waitClientRow(ctx, t, page, "client_channel")
+	assert.Contains(t, row.Params, `"via":"channel"`)
+	var shown bool
+	require.NoError(t, page.Eval(ctx, `document.body.innerText.includes(`+string(arg)+`)`, &shown))
+	assert.False(t, shown, "the public channel shows on the page")
+	for _, part := range strings.Split(channel, ".") {
+		for _, line := range page.Console() {
+			assert.False(t, strings.Contains(line, part), "the console holds the public channel")
+		}
+	}
 }

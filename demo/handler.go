@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +84,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DemoUsers are the users a local page can be opened as (/?user=N), besides the session's own:
+// with two or three tabs of the demo, messages go between users and the presence panel shows them
+// come and go.
+var DemoUsers = []int{1, 2, 3}
+
+// demoUsers returns the users a local page of user's demo may be opened as: DemoUsers and user, in
+// order.
+func demoUsers(user int) []int {
+	users := slices.Clone(DemoUsers)
+	if !slices.Contains(users, user) {
+		users = append(users, user)
+	}
+	slices.Sort(users)
+	return users
+}
+
+// pickUser reads the user query parameter: one of users, or def when there is none; ok is false for
+// any other value.
+func pickUser(r *http.Request, users []int, def int) (int, bool) {
+	q := r.URL.Query().Get("user")
+	if q == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || !slices.Contains(users, n) {
+		return 0, false
+	}
+	return n, true
+}
+
 // pageData is what index.html is rendered with.
 type pageData struct {
 	Portal    bool
@@ -104,9 +135,21 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	if sa := h.portal.Load(); sa != nil {
 		pushURL = sa.PushURL()
 	}
+	// Locally, /?user=N opens the page as another of the demo's users: its session asks for N.
+	session := SessionPath
+	if !portal {
+		user, ok := pickUser(r, demoUsers(h.user), h.user)
+		if !ok {
+			http.Error(w, "user must be one of the demo's users", http.StatusBadRequest)
+			return
+		}
+		if user != h.user {
+			session += "?user=" + strconv.Itoa(user)
+		}
+	}
 	var buf bytes.Buffer
 	err := indexTemplate.Execute(&buf, pageData{
-		Portal: portal, BX24Local: BX24LocalPath, BX24Lib: BX24LibraryURL, Session: SessionPath,
+		Portal: portal, BX24Local: BX24LocalPath, BX24Lib: BX24LibraryURL, Session: session,
 		Package: PackagePrefix,
 	})
 	if err != nil {
@@ -223,15 +266,20 @@ type Session struct {
 	// Version and Lifetime describe the stand-in, for the page's header.
 	Version  int     `json:"version"`
 	Lifetime float64 `json:"lifetime"`
+	// Users are the demo's users (DemoUsers and the session's own), whom the presence panel shows
+	// and the page can be opened as.
+	Users []int `json:"users"`
 }
 
-// SessionHandler answers GET requests with a Session of a fresh app access token of user on portal.
-// bx24-local.js loads it at init and again for every refreshAuth.
+// SessionHandler answers GET requests with a Session of a fresh app access token of user on portal,
+// or, with ?user=N, of N, one of DemoUsers (not an administrator). bx24-local.js loads it at init
+// and again for every refreshAuth.
 func SessionHandler(portal *standin.Server, user int, admin bool) http.Handler {
 	return sessionHandler(portal, user, admin, 0, 0)
 }
 
 func sessionHandler(portal *standin.Server, user int, admin bool, version int, lifetime time.Duration) http.Handler {
+	users := demoUsers(user)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -241,9 +289,15 @@ func sessionHandler(portal *standin.Server, user int, admin bool, version int, l
 			http.Error(w, "the stand-in is starting", http.StatusServiceUnavailable)
 			return
 		}
+		as, ok := pickUser(r, users, user)
+		if !ok {
+			http.Error(w, "user must be one of the demo's users", http.StatusBadRequest)
+			return
+		}
+		isAdmin := admin && as == user
 		body, err := json.Marshal(Session{
-			Portal: portal.PortalURL(), Token: portal.NewToken(user, admin), User: user, Admin: admin,
-			Version: version, Lifetime: lifetime.Seconds(),
+			Portal: portal.PortalURL(), Token: portal.NewToken(as, isAdmin), User: as, Admin: isAdmin,
+			Version: version, Lifetime: lifetime.Seconds(), Users: users,
 		})
 		if err != nil {
 			http.Error(w, "failed to encode the session", http.StatusInternalServerError)

@@ -221,3 +221,56 @@ func fsReadFile(name string) ([]byte, error) {
 	defer f.Close()
 	return io.ReadAll(f)
 }
+
+// TestSessionAsOtherUser checks that a local page opened as another demo user (/?user=N) gets a
+// session of N, not an administrator, that only the demo's users are accepted, and that every
+// session lists them.
+func TestSessionAsOtherUser(t *testing.T) {
+	t.Parallel()
+	srv := startDemo(t)
+	base := strings.TrimSuffix(srv.URL(), "/")
+
+	res, body := get(t, http.MethodGet, base+"/?user=2", "", "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, `data-session="`+demo.SessionPath+`?user=2"`)
+	_, body = get(t, http.MethodGet, base+"/", "", "")
+	assert.Contains(t, body, `data-session="`+demo.SessionPath+`"`)
+
+	for _, q := range []string{"?user=1", ""} {
+		_, body = get(t, http.MethodGet, base+demo.SessionPath+q, "", "")
+		var s demo.Session
+		require.NoError(t, json.Unmarshal([]byte(body), &s))
+		assert.Equal(t, 1, s.User, "session%s", q)
+		assert.True(t, s.Admin, "the configured user stays an administrator")
+		assert.Equal(t, demo.DemoUsers, s.Users)
+	}
+	res, body = get(t, http.MethodGet, base+demo.SessionPath+"?user=3", "", "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var s demo.Session
+	require.NoError(t, json.Unmarshal([]byte(body), &s))
+	assert.Equal(t, 3, s.User)
+	assert.False(t, s.Admin, "another demo user is not an administrator")
+	require.NotEmpty(t, s.Token)
+	// The token is user 3's: the app config it gets names user 3's public channel.
+	form := url.Values{"auth": {s.Token}}
+	res, body = get(t, http.MethodPost, s.Portal+"/rest/pull.application.config.get.json",
+		"application/x-www-form-urlencoded", form.Encode())
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	var config struct {
+		PublicChannels map[string]json.RawMessage `json:"publicChannels"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(restResult(t, body)), &config))
+	assert.Contains(t, config.PublicChannels, "3")
+	assert.Len(t, config.PublicChannels, 1)
+
+	for _, q := range []string{"?user=4", "?user=0", "?user=-1", "?user=x", "?user=1e3"} {
+		res, _ := get(t, http.MethodGet, base+demo.SessionPath+q, "", "")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "session%s", q)
+		res, _ = get(t, http.MethodGet, base+"/"+q, "", "")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "page%s", q)
+	}
+	// Bitrix24 opening the app ignores the parameter: the portal's own session is used.
+	res, body = get(t, http.MethodGet, base+"/?user=x&DOMAIN=example.bitrix24.com&APP_SID=abc", "", "")
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.NotContains(t, body, demo.SessionPath)
+}

@@ -1,6 +1,7 @@
 // Package demo is the b24pull demo app: a page that keeps a Push & Pull connection alive with the
 // b24pull browser package, shows its status, counters and events, sends events through the app's REST
-// session and injects faults into the local stand-in.
+// session, publishes as a client, shows the users' presence and injects faults into the local
+// stand-in. Locally the page can be opened as any of DemoUsers (/?user=N).
 //
 // The page runs in two modes. Locally (`make demo`) it is served by the portal listener of an
 // in-process stand-in (package standin) and talks to it through a small BX24 stand-in,

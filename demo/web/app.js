@@ -1,8 +1,11 @@
 // app.js: the b24pull demo page. It starts a pull client over the page's BX24 session, shows its
-// status, counters and channel expiry, logs every event it receives, sends events through
-// pull.application.event.add and, against the local stand-in, injects faults.
+// status, counters and channel expiry, logs every event it receives (server events from the portal
+// and client messages from other pages apart), sends events through pull.application.event.add,
+// publishes as a client (sendMessage, sendMessageToChannels), shows the users' presence (version 5)
+// and, against the local stand-in, injects faults.
 //
-// Message content is only ever written with textContent.
+// Message content is only ever written with textContent. A public channel typed into the form is
+// used for the call only: it is never logged nor shown anywhere else.
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,11 +21,23 @@ const DEBUG_KEY = 'b24pull-demo-debug';
 // Modules whose events the log shows: apps publish under "application" unless they set MODULE_ID.
 const LOGGED_MODULES = ['application'];
 
+// How often the presence panel asks for the last-seen times while the server answers them.
+const PRESENCE_REFRESH_MS = 5000;
+const MAX_RESULT_CHARS = 300;
+
 const state = {
   pull: null,
   offs: [],
   userId: null,
   notes: [], // pending fault notes: {el, key, base, started, text}
+  // Module ids whose client messages the log shows: LOGGED_MODULES and every module the form sent to.
+  clientModules: new Set(LOGGED_MODULES),
+  presence: {
+    available: null, // true: version 5; false: an older server; null: not known yet
+    lastSeen: null, // the last answer of getUsersLastSeen, {id: seconds}
+    busy: false,
+    follows: new Map(), // user id → the callback given to subscribeUserStatusChange
+  },
 };
 
 // ---- small view helpers ---------------------------------------------------------------------------
@@ -62,12 +77,15 @@ function errorText(err) {
 
 // ---- the event log --------------------------------------------------------------------------------
 
-function addLogRow(kind, module, command, detail) {
+// addLogRow adds a row to the top of the log. kind is message (a server event), client (a client
+// message), presence or status; tag, when given, says where a message came from.
+function addLogRow(kind, module, command, detail, tag) {
   const list = $('events');
   const row = el('li', `event event-${kind}`);
   row.dataset.command = command;
   const body = el('div', 'event-body');
   const head = el('div', 'event-head');
+  if (tag) head.append(el('span', 'event-kind', tag));
   head.append(el('span', 'event-module', module));
   head.append(el('span', 'event-command', command));
   body.append(head);
@@ -76,17 +94,36 @@ function addLogRow(kind, module, command, detail) {
   list.prepend(row);
   while (list.childElementCount > MAX_LOG_ROWS) list.lastElementChild.remove();
   $('log-empty').hidden = true;
+  return row;
 }
 
-function logMessage(message, info) {
-  let params;
+function paramsText(params) {
+  let text;
   try {
-    params = JSON.stringify(message.params ?? {});
+    text = JSON.stringify(params ?? {});
   } catch {
-    params = '(unprintable params)';
+    text = '(unprintable params)';
   }
-  if (params.length > MAX_PARAMS_CHARS) params = `${params.slice(0, MAX_PARAMS_CHARS)}…`;
-  addLogRow('message', String(info.moduleId ?? ''), String(message.command ?? ''), params);
+  return text.length > MAX_PARAMS_CHARS ? `${text.slice(0, MAX_PARAMS_CHARS)}…` : text;
+}
+
+// logMessage logs a server event (from the portal's backend: pull.application.event.add).
+function logMessage(message, info) {
+  addLogRow('message', String(info.moduleId ?? ''), String(message.command ?? ''), paramsText(message.params), 'server');
+}
+
+// logClientMessage logs a client message (published by a page with sendMessage*). The sender's id
+// is a public channel id: it is not shown.
+function logClientMessage(message, info) {
+  addLogRow('client', String(info.moduleId ?? ''), String(message.command ?? ''), paramsText(message.params), 'client');
+}
+
+// watchClientModule subscribes the log to the client messages of moduleId, once.
+function watchClientModule(moduleId, force) {
+  const key = moduleId.toLowerCase();
+  if (!force && state.clientModules.has(key)) return;
+  state.clientModules.add(key);
+  if (state.pull) state.offs.push(state.pull.subscribe({ type: 'client', moduleId: key, callback: logClientMessage }));
 }
 
 // ---- status, counters, expiry ---------------------------------------------------------------------
@@ -122,6 +159,8 @@ function renderStats() {
   renderExpiry(info && info.config);
   renderTimers(info && info.timers);
   settleNotes(stats);
+  renderClientNote(pull, stats);
+  renderPresenceAvailability(stats);
 }
 
 // renderTimers shows the pending reconnect or config reload (after a drop, config_expire or
@@ -195,6 +234,7 @@ async function startClient(debug) {
   for (const moduleId of LOGGED_MODULES) {
     state.offs.push(pull.subscribe({ moduleId, callback: logMessage }));
   }
+  for (const moduleId of state.clientModules) watchClientModule(moduleId, true);
   renderStats();
   await pull.start();
   showBanner('');
@@ -205,6 +245,10 @@ async function stopClient() {
   const pull = state.pull;
   state.pull = null;
   for (const off of state.offs.splice(0)) off();
+  // Status subscriptions end with the client.
+  state.presence.follows.clear();
+  state.presence.available = null;
+  renderPresenceRows();
   if (pull) await pull.destroy();
 }
 
@@ -279,6 +323,201 @@ async function learnUserId() {
   return Number.isFinite(id) && id > 0 ? id : null;
 }
 
+// ---- sending as a client --------------------------------------------------------------------------
+
+// idList reads comma- or space-separated ids as strings; the client checks them (and rejects what is
+// not a user id with INVALID_ARGUMENT).
+function idList(text) {
+  return text.split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function setClientResult(text, ok, code) {
+  const out = $('client-result');
+  out.textContent = text;
+  out.dataset.ok = String(ok);
+  out.dataset.code = code || '';
+}
+
+function showClientTarget() {
+  const toChannel = new FormData($('client-form')).get('client-target') === 'channel';
+  $('client-users-field').hidden = toChannel;
+  $('client-channel-field').hidden = !toChannel;
+}
+
+async function sendAsClient(event) {
+  event.preventDefault();
+  const pull = state.pull;
+  if (!pull) {
+    setClientResult('the client is not running', false);
+    return;
+  }
+  const moduleId = $('client-module').value.trim();
+  const command = $('client-command').value.trim();
+  const source = $('client-params').value.trim();
+  let params = {};
+  if (source !== '') {
+    try {
+      params = JSON.parse(source);
+    } catch (err) {
+      setClientResult(`Params is not valid JSON: ${err.message}`, false);
+      return;
+    }
+  }
+  const expiryText = $('client-expiry').value.trim();
+  const expiry = expiryText === '' ? 0 : Number(expiryText);
+  const toChannel = new FormData($('client-form')).get('client-target') === 'channel';
+  // Messages sent to a module the log does not show yet (to this user, say) are logged from now on.
+  if (moduleId !== '') watchClientModule(moduleId);
+  const button = $('client-send');
+  button.disabled = true;
+  setClientResult('sending…', true);
+  try {
+    const answer = toChannel
+      ? await pull.sendMessageToChannels([$('client-channel').value.trim()], moduleId, command, params, expiry)
+      : await pull.sendMessage(idList($('client-users').value), moduleId, command, params, expiry);
+    let text = answer === undefined ? 'acknowledged by the push server' : `the server answered ${JSON.stringify(answer)}`;
+    if (text.length > MAX_RESULT_CHARS) text = `${text.slice(0, MAX_RESULT_CHARS)}…`;
+    setClientResult(`sent ${command} at ${clock(new Date())}: ${text}`, true);
+  } catch (err) {
+    setClientResult(errorText(err), false, err && err.code);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// renderClientNote says why client publishing cannot work with this server, when it cannot.
+function renderClientNote(pull, stats) {
+  const note = $('client-note');
+  let text = '';
+  if (stats.wire) {
+    if (!pull.isPublishingSupported()) {
+      text = 'Client publishing needs push server version 4 or later: sending is refused with PUBLISHING_UNAVAILABLE.';
+    } else if (stats.wire !== 'json-rpc' && !pull.isPublishingEnabled()) {
+      text = 'The portal disabled client publishing (publish_enabled is false).';
+    } else if (stats.wire !== 'json-rpc' && stats.transport === 'long-polling') {
+      text = 'Long polling cannot carry client messages: sending waits for the websocket to come back.';
+    }
+  }
+  note.textContent = text;
+  note.hidden = text === '';
+}
+
+// ---- presence (version 5) -------------------------------------------------------------------------
+
+function presenceIds() {
+  const ids = [];
+  for (const s of idList($('presence-users').value)) {
+    const n = Number(s);
+    if (Number.isInteger(n) && n > 0 && !ids.includes(n)) ids.push(n);
+  }
+  return ids;
+}
+
+// renderPresenceAvailability follows the connection's wire format: presence calls need JSON-RPC.
+function renderPresenceAvailability(stats) {
+  const p = state.presence;
+  const known = Boolean(stats.wire);
+  const available = known ? stats.wire === 'json-rpc' : null;
+  const changed = available !== p.available;
+  p.available = available;
+  $('presence-note').hidden = available !== false;
+  $('presence-refresh').disabled = available !== true;
+  if (changed) {
+    if (available !== true) p.lastSeen = null;
+    renderPresenceRows();
+    if (available === true) refreshPresence();
+  }
+}
+
+function lastSeenText(seconds) {
+  if (seconds === undefined) return ['never seen', 'never'];
+  if (seconds === 0) return ['online now', 'online'];
+  return [`${duration(seconds)} ago`, 'seen'];
+}
+
+// renderPresenceRows draws a row per user of the ids field: last seen and the follow toggle.
+function renderPresenceRows() {
+  const p = state.presence;
+  const rows = $('presence-rows');
+  rows.replaceChildren();
+  for (const id of presenceIds()) {
+    const tr = el('tr');
+    tr.dataset.user = String(id);
+    tr.append(el('td', 'presence-user', id === state.userId ? `${id} (you)` : String(id)));
+    const seen = el('td', 'presence-seen');
+    if (p.available === true && p.lastSeen) {
+      const value = p.lastSeen[id] ?? p.lastSeen[String(id)];
+      const [text, kind] = lastSeenText(value);
+      seen.textContent = text;
+      seen.dataset.state = kind;
+      if (value !== undefined) seen.dataset.seconds = String(value);
+    } else {
+      seen.textContent = '—';
+      seen.dataset.state = 'unknown';
+    }
+    tr.append(seen);
+    const follow = el('input');
+    follow.type = 'checkbox';
+    follow.className = 'presence-follow';
+    follow.checked = p.follows.has(id);
+    follow.disabled = p.available !== true;
+    follow.setAttribute('aria-label', `follow the status of user ${id}`);
+    follow.addEventListener('change', () => toggleFollow(id, follow));
+    const cell = el('td');
+    cell.append(follow);
+    tr.append(cell);
+    rows.append(tr);
+  }
+}
+
+async function refreshPresence() {
+  const p = state.presence;
+  const pull = state.pull;
+  const ids = presenceIds();
+  if (!pull || p.available !== true || p.busy || ids.length === 0) {
+    renderPresenceRows();
+    return;
+  }
+  p.busy = true;
+  try {
+    p.lastSeen = await pull.getUsersLastSeen(ids);
+    $('presence-updated').textContent = `Updated at ${clock(new Date()).slice(0, 8)}`;
+  } catch (err) {
+    $('presence-updated').textContent = `getUsersLastSeen failed: ${errorText(err)}`;
+    if (err && err.code === 'JSON_RPC_REQUIRED') p.available = false;
+  } finally {
+    p.busy = false;
+  }
+  renderPresenceRows();
+}
+
+async function toggleFollow(id, box) {
+  const p = state.presence;
+  const pull = state.pull;
+  if (!pull) return;
+  box.disabled = true;
+  try {
+    if (box.checked) {
+      const callback = ({ userId, isOnline }) => {
+        const row = addLogRow('presence', 'presence', `user ${userId} ${isOnline ? 'online' : 'offline'}`, '');
+        row.dataset.online = String(isOnline);
+        refreshPresence();
+      };
+      await pull.subscribeUserStatusChange(id, callback);
+      p.follows.set(id, callback);
+    } else if (p.follows.has(id)) {
+      const callback = p.follows.get(id);
+      p.follows.delete(id);
+      await pull.unsubscribeUserStatusChange(id, callback);
+    }
+  } catch (err) {
+    box.checked = p.follows.has(id);
+    $('presence-updated').textContent = `subscribeUserStatusChange failed: ${errorText(err)}`;
+  } finally {
+    box.disabled = p.available !== true;
+  }
+}
+
 // ---- faults (local mode) --------------------------------------------------------------------------
 
 async function injectFault(button) {
@@ -346,6 +585,20 @@ function waitForBX24() {
   });
 }
 
+// renderOpenAs links the local page as each other demo user (/?user=N, a session of that user).
+function renderOpenAs(users, me) {
+  const box = $('open-as');
+  box.replaceChildren();
+  for (const id of users) {
+    if (id === me) continue;
+    const a = el('a', '', `user ${id}`);
+    a.href = `/?user=${encodeURIComponent(id)}`;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    box.append(a);
+  }
+}
+
 function describeMode() {
   if (mode === 'portal') {
     const domain = query.get('DOMAIN') || 'Bitrix24';
@@ -369,6 +622,12 @@ async function main() {
     }
   }
   $('event-form').addEventListener('submit', sendEvent);
+  $('client-form').addEventListener('submit', sendAsClient);
+  for (const radio of document.querySelectorAll('input[name="client-target"]')) {
+    radio.addEventListener('change', showClientTarget);
+  }
+  $('presence-refresh').addEventListener('click', refreshPresence);
+  $('presence-users').addEventListener('change', refreshPresence);
   $('clear-log').addEventListener('click', () => {
     $('events').replaceChildren();
     $('log-empty').hidden = false;
@@ -393,8 +652,17 @@ async function main() {
     state.userId = id;
     $('user-id').textContent = id === null ? 'unknown: needs the user scope' : String(id);
     $('target-me').disabled = id === null;
+    if (id !== null && $('client-users').value === '') $('client-users').value = String(id);
+    const local = globalThis.BX24.local;
+    const users = local && Array.isArray(local.users) ? local.users : (id === null ? [] : [id]);
+    if ($('presence-users').value === '') $('presence-users').value = users.join(', ');
+    renderOpenAs(users, id);
+    refreshPresence();
   });
   setInterval(renderStats, 1000);
+  setInterval(() => {
+    if (state.presence.available === true && state.pull && state.pull.getStatus() === 'online') refreshPresence();
+  }, PRESENCE_REFRESH_MS);
   try {
     await startClient(debug);
   } catch (err) {

@@ -7,7 +7,7 @@
 //   BX24.getAuth()                           {access_token, refresh_token, expires_in, domain, member_id}
 //   BX24.refreshAuth(cb)                     asks the session endpoint for a fresh token, then cb(getAuth())
 //   BX24.isAdmin()                           whether the session's user is a portal administrator
-//   BX24.local                               {portal, user, admin, version, lifetime} once initialised
+//   BX24.local                               {portal, user, admin, version, lifetime, users} once initialised
 //
 // The session (portal URL, access token, user id) comes from GET <session URL>, by default
 // /demo/session; set data-session on the script tag, or globalThis.BX24_LOCAL = {session} before the
@@ -90,7 +90,10 @@
   }
 
   function publicSession(s) {
-    return Object.freeze({ portal: s.portal, user: s.user, admin: !!s.admin, version: s.version, lifetime: s.lifetime });
+    return Object.freeze({
+      portal: s.portal, user: s.user, admin: !!s.admin, version: s.version, lifetime: s.lifetime,
+      users: Array.isArray(s.users) ? Object.freeze(s.users.slice()) : undefined,
+    });
   }
 
   function adopt(s) {

@@ -163,7 +163,7 @@ function errorFields(err) {
 
 const mt = {
   // create makes the page's client: {disableWebSocket, breakWebSocket: URL put in place of the
-  // config's websocket URLs, timing: overrides of the page's timing, prefetchConfig}.
+  // config's websocket URLs, timing: overrides of the page's timing, prefetchConfig, sendTimeout}.
   async create(options = {}) {
     websocketOverride = options.breakWebSocket || null;
     state.client = await createPullClient({
@@ -171,6 +171,7 @@ const mt = {
       timing: { ...timing, ...(options.timing || {}) },
       disableWebSocket: options.disableWebSocket === true,
       prefetchConfig: options.prefetchConfig !== false,
+      sendTimeout: options.sendTimeout,
     });
     subscribe(state.client);
     return state.client.getStats();
@@ -212,6 +213,8 @@ const mt = {
   // stats are the client's counters; once finish() ran, those it had right before.
   stats: () => state.final || state.client.getStats(),
   status: () => state.client.getStatus(),
+  // client is the page's client, for the pages that drive more of it (publish.js).
+  client: () => state.client,
   debugInfo: () => JSON.stringify(state.client.getDebugInfo()),
   rawConsole: () => rawConsole,
   configs: () => configs,
