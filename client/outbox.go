@@ -24,6 +24,7 @@ type outgoing struct {
 	// ack, with a protobuf frame, is the channelStats request sent after it: its answer tells that
 	// the frame reached the server (the push server answers nothing else a client sends).
 	ack    []byte
+	cached map[string]int // receivers whose public ids came from the cache (publicids.go)
 	method string
 	params json.RawMessage
 	// retry lets a call whose connection closed before the answer go out again on the next one: only
@@ -194,10 +195,15 @@ func (l *loop) sendOut(o *outgoing, link session.Link, now time.Time) {
 // answer settles the calls a frame answered.
 func (l *loop) answer(a session.Answers) {
 	ob := &l.out
-	for i := 0; i < a.Stats && len(ob.acks) > 0 && ob.acks[0].gen == a.Gen; i++ {
-		ob.acks[0].settle(nil, nil)
+	for _, stats := range a.Stats {
+		if len(ob.acks) == 0 || ob.acks[0].gen != a.Gen {
+			break
+		}
+		p := ob.acks[0]
 		ob.acks[0] = nil
 		ob.acks = ob.acks[1:]
+		l.c.forgetIdle(stats, p.cached)
+		p.settle(nil, nil)
 	}
 	for _, r := range a.Responses {
 		p := ob.pending[r.ID]

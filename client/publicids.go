@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,10 +25,12 @@ type publicIDCache struct {
 }
 
 // appChannelsOf returns the public channel of each user's instances of this app, asking the portal
-// once for all the users not cached.
-func (c *Client) appChannelsOf(ctx context.Context, cfg *protocol.Config, users []int) ([]protocol.PublicRef, error) {
+// once for all the users not cached. cached maps the lower-case public ids that came from the cache to
+// their users: an acknowledgement saying nobody reads one of them (the portal rotated that channel
+// before its end) drops it from the cache (forgetIdle), so the next publish asks again.
+func (c *Client) appChannelsOf(ctx context.Context, cfg *protocol.Config, users []int) (refs []protocol.PublicRef, cached map[string]int, err error) {
 	now := time.Now()
-	refs := make([]protocol.PublicRef, len(users))
+	refs = make([]protocol.PublicRef, len(users))
 	self, selfRef, hasSelf := ownAppChannel(cfg)
 	var missing []int
 	c.publicIDs.mu.Lock()
@@ -38,6 +41,10 @@ func (c *Client) appChannelsOf(ctx context.Context, cfg *protocol.Config, users 
 		}
 		if p, ok := c.publicIDs.byUser[u]; ok && p.End.Add(cfg.TimeShift).After(now) {
 			refs[i] = protocol.PublicRefOf(p)
+			if cached == nil {
+				cached = make(map[string]int)
+			}
+			cached[strings.ToLower(p.PublicID)] = u
 			continue
 		}
 		if !containsInt(missing, u) {
@@ -46,15 +53,15 @@ func (c *Client) appChannelsOf(ctx context.Context, cfg *protocol.Config, users 
 	}
 	c.publicIDs.mu.Unlock()
 	if len(missing) == 0 {
-		return refs, nil
+		return refs, cached, nil
 	}
 	answer, err := c.rest(ctx, "pull.channel.public.list", map[string]any{"USERS": missing, "APPLICATION": "Y"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	got, err := protocol.ParsePublicChannels(answer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.publicIDs.mu.Lock()
 	defer c.publicIDs.mu.Unlock()
@@ -72,11 +79,32 @@ func (c *Client) appChannelsOf(ctx context.Context, cfg *protocol.Config, users 
 		}
 		p, ok := c.publicIDs.byUser[u]
 		if !ok {
-			return nil, codeError(CodeNoPublicID, "the portal gave no public channel for user "+strconv.Itoa(u))
+			return nil, nil, codeError(CodeNoPublicID, "the portal gave no public channel for user "+strconv.Itoa(u))
 		}
 		refs[i] = protocol.PublicRefOf(p)
 	}
-	return refs, nil
+	return refs, cached, nil
+}
+
+// forgetIdle drops the cached public ids that a channelStats answer says nobody reads, among those
+// of cached (public id → user).
+func (c *Client) forgetIdle(stats []protocol.ChannelStats, cached map[string]int) {
+	if len(cached) == 0 {
+		return
+	}
+	c.publicIDs.mu.Lock()
+	defer c.publicIDs.mu.Unlock()
+	for _, st := range stats {
+		if st.IsOnline {
+			continue
+		}
+		id := hex.EncodeToString(st.ID)
+		if u, ok := cached[id]; ok {
+			if p, ok := c.publicIDs.byUser[u]; ok && strings.EqualFold(p.PublicID, id) {
+				delete(c.publicIDs.byUser, u)
+			}
+		}
+	}
 }
 
 // ownAppChannel returns the client's own user id (the one key of the config's publicChannels) and the

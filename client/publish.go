@@ -54,12 +54,12 @@ func (c *Client) SendMessage(ctx context.Context, users []int, msg protocol.Clie
 	if err := protocol.UserIDs(users); err != nil {
 		return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "sendMessage: " + err.Error()})
 	}
-	return c.publish(ctx, msg, func(cfg *protocol.Config) ([]int, []protocol.PublicRef, error) {
+	return c.publish(ctx, msg, func(cfg *protocol.Config) (receivers, error) {
 		if cfg.Wire() == protocol.WireJSONRPC {
-			return users, nil, nil
+			return receivers{users: users}, nil
 		}
-		refs, err := c.appChannelsOf(ctx, cfg, users)
-		return nil, refs, err
+		refs, cached, err := c.appChannelsOf(ctx, cfg, users)
+		return receivers{refs: refs, cached: cached}, err
 	})
 }
 
@@ -78,14 +78,22 @@ func (c *Client) SendMessageToChannels(ctx context.Context, channels []string, m
 		}
 		refs = append(refs, r)
 	}
-	return c.publish(ctx, msg, func(*protocol.Config) ([]int, []protocol.PublicRef, error) {
-		return nil, refs, nil
+	return c.publish(ctx, msg, func(*protocol.Config) (receivers, error) {
+		return receivers{refs: refs}, nil
 	})
+}
+
+// receivers are whom a message goes to: user ids (version 5 resolves them) or public channels, and
+// among those the ids that came from the cache (appChannelsOf).
+type receivers struct {
+	users  []int
+	refs   []protocol.PublicRef
+	cached map[string]int
 }
 
 // publish checks msg, waits for a config and sends msg to the receivers route names for it.
 func (c *Client) publish(ctx context.Context, msg protocol.ClientMessage,
-	route func(*protocol.Config) ([]int, []protocol.PublicRef, error)) (json.RawMessage, error) {
+	route func(*protocol.Config) (receivers, error)) (json.RawMessage, error) {
 	if err := msg.Check(); err != nil {
 		return nil, c.refuse(ctx, &Error{Code: CodeInvalidArgument, Description: "publish: " + err.Error()})
 	}
@@ -112,23 +120,24 @@ func (c *Client) publish(ctx context.Context, msg protocol.ClientMessage,
 	if c.opts.DisableWebSocket && cfg.Wire() != protocol.WireJSONRPC {
 		return nil, codeError(CodePublishingUnavailable, "the client uses long polling only (disableWebSocket), which cannot carry client publishing")
 	}
-	users, refs, err := route(cfg)
+	to, err := route(cfg)
 	if err != nil {
 		return nil, err
 	}
 	o := &outgoing{wire: cfg.Wire(), until: until}
 	if o.wire == protocol.WireJSONRPC {
-		o.method, o.params, o.answerIn = "publish", protocol.RPCPublishParams(users, refs, msg), defaultCallTimeout
+		o.method, o.params, o.answerIn = "publish", protocol.RPCPublishParams(to.users, to.refs, msg), defaultCallTimeout
 	} else {
-		if o.frame, err = protocol.EncodeClientPublish(refs, msg); err != nil {
+		if o.frame, err = protocol.EncodeClientPublish(to.refs, msg); err != nil {
 			return nil, &Error{Code: CodeInvalidArgument, Description: "publish: " + err.Error()}
 		}
-		// The stats request names the message's first receiver: a channel the server already checked
-		// the signature of, so it can only fail when the publish did.
-		if o.ack, err = protocol.EncodeStatsRequest(refs[:1]); err != nil {
+		// The stats request names the message's receivers: channels the server already checked the
+		// signatures of, so it can only fail when the publish did; its answer also tells which of
+		// them nobody reads.
+		if o.ack, err = protocol.EncodeStatsRequest(to.refs); err != nil {
 			return nil, &Error{Code: CodeInvalidArgument, Description: "publish: " + err.Error()}
 		}
-		o.answerIn = defaultCallTimeout
+		o.answerIn, o.cached = defaultCallTimeout, to.cached
 	}
 	handed = true
 	return c.submit(ctx, o, func() { c.publishes.finish(place) })

@@ -653,3 +653,32 @@ func TestPublishesKeepTheCallOrder(t *testing.T) {
 		})
 	}
 }
+
+// A receiver's channel rotated before its end leaves a cached public id nobody reads: the
+// acknowledgement of the next message says so, the id is dropped, and the message after that goes to
+// the new channel (version 4).
+func TestRotatedReceiverIsLookedUpAgain(t *testing.T) {
+	srv, err := standin.Start(standin.Options{Version: 4})
+	require.NoError(t, err)
+	defer srv.Close()
+	a, b := newPeer(t, srv, 7, nil), newPeer(t, srv, 9, nil)
+	startAll(t, srv, a, b)
+	ctx := bounded(t)
+	_, err = a.c.SendMessage(ctx, []int{9}, msg("rot", 1))
+	require.NoError(t, err)
+	b.waitCount(t, "rot", 1)
+	renewals := b.c.Stats().Renewals
+	srv.ExpireChannels(standin.ScopePrivate) // user 7's channel too: the sender renews its own
+	require.Eventually(t, func() bool { return b.c.Stats().Renewals > renewals && b.c.Status() == "online" }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Stats().ConnectionsOpen >= 2 && a.c.Status() == "online" }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the rotated channels are left
+	lookups := a.restCalls("pull.channel.public.list")
+	_, err = a.c.SendMessage(ctx, []int{9}, msg("rot", 2)) // to the cached, retired id
+	require.NoError(t, err)
+	_, err = a.c.SendMessage(ctx, []int{9}, msg("rot", 3))
+	require.NoError(t, err)
+	b.waitCount(t, "rot", 3)
+	assert.Equal(t, lookups+1, a.restCalls("pull.channel.public.list"), "the idle id was asked again")
+	t.Logf("message 2, sent to the retired id, arrived %d time(s)", b.count("rot", 2))
+	assert.LessOrEqual(t, b.count("rot", 2), 1)
+}

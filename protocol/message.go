@@ -47,9 +47,11 @@ type Batch struct {
 	// Garbage counts the pieces that were skipped because they could not be read: an unparsable
 	// legacy envelope, an undecodable protobuf message or frame, a JSON-RPC packet of no known shape.
 	Garbage int
-	// StatsAnswers counts the channelStats responses of a protobuf frame: the push server's answers to
-	// a client's channelStats requests, which a client uses to learn that its earlier frames arrived.
-	StatsAnswers int
+	// StatsAnswers are the channelStats responses of a protobuf frame, in order: the push server's
+	// answers to a client's channelStats requests, which tell the client that its earlier frames
+	// arrived and which of the channels named are read by anyone now. An answer that does not decode
+	// is an empty one.
+	StatsAnswers [][]ChannelStats
 }
 
 // newSender stores s in the chunk *senders and returns its address: one allocation per chunk rather

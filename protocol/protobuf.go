@@ -188,8 +188,7 @@ func EncodePublish(msgs []IncomingMessage) []byte {
 
 // DecodeProtobuf decodes one binary frame (or long-polling body) from the push server into a Batch.
 //
-// A channelStats response is counted in StatsAnswers; other responses than outgoingMessages are
-// ignored. Each message becomes a Message with MID = lowercase
+// A channelStats response goes to StatsAnswers; other responses than outgoingMessages are ignored. Each message becomes a Message with MID = lowercase
 // hex of its id and the body fields of docs/protocol.md §7; Sender is always set (a message without
 // sender gets {Type: SenderUnknown}), Sender.ID being the hex of the sender id when present. A message
 // that does not decode, or whose body is not a valid message object, is skipped and counted in Garbage
@@ -219,16 +218,23 @@ func DecodeProtobuf(frame []byte) Batch {
 		}
 		// Of the oneof, the member read last counts: outgoingMessages followed by another are taken back.
 		start, startGarbage := len(out.Messages), out.Garbage
-		stats := false
+		var stats []ChannelStats
+		isStats := false
 		c.err = c.each(c.f.data, func() { // Response
 			if c.match(commandChannelStats, protowire.BytesType) || c.match(commandServerStats, protowire.BytesType) {
 				out.Messages, out.Garbage = out.Messages[:start], startGarbage
-				stats = c.match(commandChannelStats, protowire.BytesType)
+				isStats, stats = c.match(commandChannelStats, protowire.BytesType), nil
+				if isStats {
+					sub := coder{mode: decoding}
+					if sub.decode(c.f.data, listOf(&stats)) != nil {
+						stats = nil
+					}
+				}
 			}
 			if !c.match(commandMessages, protowire.BytesType) {
 				return
 			}
-			stats = false
+			isStats = false
 			c.err = c.each(c.f.data, func() { // OutgoingMessagesResponse
 				if !c.match(listItem, protowire.BytesType) {
 					return
@@ -246,8 +252,11 @@ func DecodeProtobuf(frame []byte) Batch {
 				out.Messages = append(out.Messages, m)
 			})
 		})
-		if stats {
-			out.StatsAnswers++
+		if isStats {
+			if stats == nil {
+				stats = []ChannelStats{}
+			}
+			out.StatsAnswers = append(out.StatsAnswers, stats)
 		}
 	})
 	if err != nil {

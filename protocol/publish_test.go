@@ -139,9 +139,14 @@ func TestStatsRequestAndAnswer(t *testing.T) {
 	msg := Response{HasOutgoing: true, OutgoingMessages: []OutgoingMessage{{
 		ID: make([]byte, 13), Body: []byte(`{"module_id":"m","command":"c","params":{}}`), Sender: &PBSender{Type: SenderClient},
 	}}}
-	out := DecodeProtobuf((&ResponseBatch{Responses: []Response{stats, msg, stats}}).Marshal())
-	assert.Equal(t, 2, out.StatsAnswers)
+	offline := Response{HasChannelStats: true, ChannelStats: []ChannelStats{{ID: []byte{1, 2}}, {ID: []byte{3}, IsOnline: true}}}
+	out := DecodeProtobuf((&ResponseBatch{Responses: []Response{stats, msg, offline}}).Marshal())
+	require.Len(t, out.StatsAnswers, 2)
+	assert.Equal(t, stats.ChannelStats, out.StatsAnswers[0])
+	assert.Equal(t, []ChannelStats{{ID: []byte{1, 2}}, {ID: []byte{3}, IsOnline: true}}, out.StatsAnswers[1])
 	assert.Len(t, out.Messages, 1)
 	assert.Zero(t, out.Garbage)
-	assert.Zero(t, DecodeProtobuf((&ResponseBatch{Responses: []Response{msg}}).Marshal()).StatsAnswers)
+	assert.Empty(t, DecodeProtobuf((&ResponseBatch{Responses: []Response{msg}}).Marshal()).StatsAnswers)
+	empty := DecodeProtobuf((&ResponseBatch{Responses: []Response{{HasChannelStats: true}}}).Marshal())
+	assert.Equal(t, [][]ChannelStats{{}}, empty.StatsAnswers, "an answer naming no channel is still an answer")
 }

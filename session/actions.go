@@ -41,12 +41,12 @@ type Send struct {
 }
 
 // Answers hands the driver the answers to its own requests that one frame of connection Gen carried:
-// JSON-RPC responses (docs/protocol.md §6.4), or in protobuf mode the number of channelStats answers
+// JSON-RPC responses (docs/protocol.md §6.4), or in protobuf mode the channelStats answers, in order
 // (§17). The machine makes no requests of its own.
 type Answers struct {
 	Gen       int
 	Responses []protocol.RPCResponse
-	Stats     int
+	Stats     [][]protocol.ChannelStats
 }
 
 // Deliver hands a JSON array of events to the subscribers (one per input, so one per frame).

@@ -64,7 +64,7 @@ func TestAnswersReachTheDriver(t *testing.T) {
 		gen := h.start(defaultSpec())
 		stats := protocol.Response{HasChannelStats: true, ChannelStats: []protocol.ChannelStats{{ID: make([]byte, 16)}}}
 		acts := h.m.Frame(gen, (&protocol.ResponseBatch{Responses: []protocol.Response{stats, stats}}).Marshal(), true, h.now.Add(time.Millisecond))
-		assert.Equal(t, Answers{Gen: gen, Stats: 2}, requireAction[Answers](t, acts))
+		assert.Equal(t, Answers{Gen: gen, Stats: [][]protocol.ChannelStats{stats.ChannelStats, stats.ChannelStats}}, requireAction[Answers](t, acts))
 		assert.EqualValues(t, 0, h.m.Stats().Garbage, "an answer is not garbage")
 	})
 }

@@ -39,7 +39,7 @@ func (m *Machine) frame(data []byte, binary bool) {
 		gen := m.conn.gen
 		m.stats.Garbage += int64(b.Garbage)
 		m.messages(b.Messages, false)
-		if b.StatsAnswers > 0 {
+		if len(b.StatsAnswers) > 0 {
 			m.emit(Answers{Gen: gen, Stats: b.StatsAnswers})
 		}
 		return
