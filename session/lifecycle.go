@@ -1,6 +1,10 @@
 package session
 
-import "time"
+import (
+	"time"
+
+	"github.com/b24pull/b24pull/protocol"
+)
 
 // The app's own lifecycle calls beside Start and Stop (the official restart, reconnect and the
 // browser's online/offline events, docs/protocol.md §14).
@@ -43,7 +47,8 @@ func (m *Machine) Reconnect(code int, reason string, delay time.Duration, now ti
 // dead, and dialling now would only fail (and count towards the fallback to long polling). A
 // reconnect stays planned on the longest backoff, in case the browser never says it is back. Online
 // connects at once, from the first backoff step, instead of waiting out a delay that grew during the
-// outage; a start still waiting for its config asks for it at once.
+// outage, and by websocket again when the client had fallen back to long polling (the failures may
+// have been the outage); a start still waiting for its config asks for it at once.
 func (m *Machine) Network(online bool, now time.Time) []Action {
 	m.begin(now)
 	if !m.running {
@@ -63,6 +68,14 @@ func (m *Machine) Network(online bool, now time.Time) []Action {
 	m.netDown = false
 	m.logf("the browser is online again")
 	m.conn.attempt = 0
+	if m.transport.fellBack && !m.opts.DisableWebSocket && m.transportUsable(protocol.TransportWebSocket) {
+		// The websocket failures that made the client fall back may have been the outage itself.
+		m.transport.current, m.transport.fellBack, m.transport.wsFailures = protocol.TransportWebSocket, false, 0
+		m.clear(tRestoreWS)
+		if m.conn.state != connNone {
+			m.disconnect(CloseNormal, "back to websocket")
+		}
+	}
 	switch {
 	case m.cfg == nil:
 		if !m.load.loading {

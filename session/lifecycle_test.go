@@ -177,3 +177,17 @@ func TestNetworkOfflineOnline(t *testing.T) {
 	h3.m.Network(false, h3.now)
 	requireAction[LoadConfig](t, h3.rec(h3.m.Network(true, h3.now)))
 }
+
+// A fallback to long polling that the outage caused is undone when the browser is back online.
+func TestOnlineUndoesAFallbackToLongPolling(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.startLost(defaultSpec(), 1006)
+	for i := 0; i < 6 && h.m.Transport() == protocol.TransportWebSocket; i++ {
+		c := h.nextDial()
+		h.drop(c.Gen, 1006)
+	}
+	require.Equal(t, protocol.TransportLongPolling, h.m.Transport(), "fell back")
+	h.m.Network(false, h.now)
+	c := requireAction[Connect](t, h.rec(h.m.Network(true, h.now)))
+	assert.Equal(t, protocol.TransportWebSocket, c.Transport)
+}
