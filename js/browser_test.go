@@ -27,16 +27,68 @@ import (
 
 // pageResult is what js/testdata/harness.js writes into the page.
 type pageResult struct {
-	Checks   int      `json:"checks"`
-	Failures []string `json:"failures"`
+	Checks   int             `json:"checks"`
+	Failures []string        `json:"failures"`
+	Report   json.RawMessage `json:"report"` // what a benchmark page measured
 }
 
 func TestPagesInChromium(t *testing.T) {
+	chromium, url := pageServer(t)
+	for _, page := range []string{"loader", "classic", "crash"} {
+		t.Run(page, func(t *testing.T) {
+			res, messages := runPage(t, chromium, url+"/js/testdata/"+page+".html", 30*time.Second)
+			log := consoleText(messages)
+			t.Logf("%d checks", res.Checks)
+			assert.Positive(t, res.Checks, "the page ran no check; console:\n%s", log)
+			assert.Empty(t, res.Failures, "console:\n%s", log)
+			for _, m := range messages {
+				assert.False(t, m.IsException(), "uncaught: %s", m.Text)
+				for _, bad := range []string{"call to released function", "Go program has already exited", "internal error"} {
+					assert.NotContains(t, m.Text, bad)
+				}
+			}
+		})
+	}
+}
+
+// TestCopyCost runs js/testdata/copycost.html and prints what it costs per event to give each
+// subscriber its own params and extra (docs/benchmarks.md). B24PULL_COPYCOST_EVENTS sets the events
+// per round (default 5000).
+func TestCopyCost(t *testing.T) {
+	chromium, url := pageServer(t)
+	events := os.Getenv("B24PULL_COPYCOST_EVENTS")
+	if events == "" {
+		events = "5000"
+	}
+	res, messages := runPage(t, chromium, url+"/js/testdata/copycost.html?events="+events, 5*time.Minute)
+	require.Empty(t, res.Failures, "console:\n%s", consoleText(messages))
+	var rows []struct {
+		Way string    `json:"way"`
+		NS  []float64 `json:"ns"`
+	}
+	require.NoError(t, json.Unmarshal(res.Report, &rows), "report %s", res.Report)
+	var b strings.Builder
+	fmt.Fprintf(&b, "ns per event, by subscribers of the event (median of 7 rounds of %s events)\n", events)
+	fmt.Fprintf(&b, "%44s %8s %8s %8s\n", "way", "1", "3", "10")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%44s", r.Way)
+		for _, ns := range r.NS {
+			fmt.Fprintf(&b, " %8.0f", ns)
+		}
+		b.WriteString("\n")
+	}
+	t.Log("\n" + b.String())
+}
+
+// pageServer checks that the package is built, builds the stand-in module of the crash page and
+// serves the package and its test pages; it returns the Chromium to use and the server's URL.
+func pageServer(t *testing.T) (chromium, url string) {
+	t.Helper()
 	for _, f := range []string{"b24pull.wasm", "b24pull.mjs", "b24pull.js"} {
 		_, err := os.Stat(f)
 		require.NoError(t, err, "run make build (scripts/build-wasm.sh) first")
 	}
-	chromium := os.Getenv("CHROMIUM")
+	chromium = os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
@@ -61,28 +113,13 @@ func TestPagesInChromium(t *testing.T) {
 		http.ServeFile(w, r, exiting)
 	})
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	for _, page := range []string{"loader", "classic", "crash"} {
-		t.Run(page, func(t *testing.T) {
-			res, messages := runPage(t, chromium, srv.URL+"/js/testdata/"+page+".html")
-			log := consoleText(messages)
-			t.Logf("%d checks", res.Checks)
-			assert.Positive(t, res.Checks, "the page ran no check; console:\n%s", log)
-			assert.Empty(t, res.Failures, "console:\n%s", log)
-			for _, m := range messages {
-				assert.False(t, m.IsException(), "uncaught: %s", m.Text)
-				for _, bad := range []string{"call to released function", "Go program has already exited", "internal error"} {
-					assert.NotContains(t, m.Text, bad)
-				}
-			}
-		})
-	}
+	t.Cleanup(srv.Close)
+	return chromium, srv.URL
 }
 
-// runPage loads url in a fresh headless Chromium, waits for the page to finish, and returns what it
-// wrote together with its console messages.
-func runPage(t *testing.T, chromium, url string) (pageResult, []chromedp.ConsoleMessage) {
+// runPage loads url in a fresh headless Chromium, waits up to timeout for the page to finish, and
+// returns what it wrote together with its console messages.
+func runPage(t *testing.T, chromium, url string, timeout time.Duration) (pageResult, []chromedp.ConsoleMessage) {
 	t.Helper()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -114,7 +151,7 @@ func runPage(t *testing.T, chromium, url string) (pageResult, []chromedp.Console
 		}
 	}()
 
-	pageCtx, cancelPage := context.WithTimeout(ctx, 30*time.Second)
+	pageCtx, cancelPage := context.WithTimeout(ctx, timeout)
 	defer cancelPage()
 	require.NoError(t, chromedp.Do(pageCtx, chromedp.Navigate(url)))
 	out, err := chromedp.Run(pageCtx, chromedp.Evaluate[string](waitForResult, chromedp.EvalAwaitPromise))
