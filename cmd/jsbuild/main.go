@@ -11,9 +11,11 @@
 //
 // The source must hold exactly one of each: the marker line, the version line, the literal
 // `new URL('./b24pull.wasm', import.meta.url)` (the form bundlers rewrite; no other import.meta, which
-// webpack would freeze to a file: URL), and `export async function createPullClient(`. The classic
-// script resolves the wasm against the script element's URL, loses the exports and publishes
-// globalThis.B24Pull = {createPullClient, version}; any other import or export fails the build.
+// webpack would freeze to a file: URL), and `export async function createPullClient(`. It may hold
+// one export list line, `export { A, B };`, for values both entry points publish (the runtime
+// enums). The classic script resolves the wasm against the script element's URL, loses the exports
+// and publishes globalThis.B24Pull = {createPullClient, version, A, B}; any other import or export
+// fails the build.
 package main
 
 import (
@@ -41,6 +43,7 @@ const (
 
 var (
 	leftover    = regexp.MustCompile(`(?m)^\s*export\s|import\.meta|^\s*import\s`)
+	exportList  = regexp.MustCompile(`(?m)^export \{ ([A-Za-z_$][\w$]*(?:, [A-Za-z_$][\w$]*)*) \};\n`)
 	versionForm = regexp.MustCompile(`^[0-9A-Za-z.+-]+$`)
 )
 
@@ -118,6 +121,9 @@ func buildModule(src, runtime, version, name string) (string, error) {
 	if n := strings.Count(src, "import.meta"); n != 1 {
 		return "", fmt.Errorf("%s: import.meta may appear only in %s, found %d uses", name, wasmLiteral, n)
 	}
+	if n := len(exportList.FindAllStringIndex(src, -1)); n > 1 {
+		return "", fmt.Errorf("%s: want at most one export list line, found %d", name, n)
+	}
 	if n := strings.Count(runtime, "globalThis.Go ="); n != 1 {
 		return "", fmt.Errorf("the runtime should define globalThis.Go once, found %d", n)
 	}
@@ -147,13 +153,18 @@ func classic(module, name string) (string, error) {
 	body := strings.Replace(module, wasmLiteral, classicWasm, 1)
 	body = strings.Replace(body, "export const version = ", "const version = ", 1)
 	body = strings.Replace(body, exportDecl, plainDecl, 1)
+	published := "createPullClient, version"
+	if m := exportList.FindStringSubmatch(body); m != nil {
+		published += ", " + m[1]
+		body = strings.Replace(body, m[0], "", 1)
+	}
 	if loc := leftover.FindStringIndex(body); loc != nil {
 		line := strings.Count(body[:loc[0]], "\n") + 1
 		return "", errors.New(name + ": line " + fmt.Sprint(line) + " of the built module: an import, export or import.meta is left that a classic script cannot hold")
 	}
 	var b strings.Builder
 	b.WriteString("// b24pull.js: generated from js/src/b24pull.mjs by cmd/jsbuild. Do not edit.\n")
-	b.WriteString("// Load with <script src=\".../b24pull.js\"></script>; it sets globalThis.B24Pull = {createPullClient, version}.\n")
+	b.WriteString("// Load with <script src=\".../b24pull.js\"></script>; it sets globalThis.B24Pull = {" + published + "}.\n")
 	b.WriteString("(() => {\n'use strict';\n")
 	b.WriteString(classicBase)
 	b.WriteString("\n\n")
@@ -161,6 +172,6 @@ func classic(module, name string) (string, error) {
 	if !strings.HasSuffix(body, "\n") {
 		b.WriteString("\n")
 	}
-	b.WriteString("\nglobalThis.B24Pull = Object.freeze({ createPullClient, version });\n})();\n")
+	b.WriteString("\nglobalThis.B24Pull = Object.freeze({ " + published + " });\n})();\n")
 	return b.String(), nil
 }

@@ -35,6 +35,8 @@ func TestBuildModule(t *testing.T) {
 		{"a variable wasm URL", good + "const v = new URL(name, import.meta.url);\n", fakeRuntime, "import.meta may appear only"},
 		{"no export", strings.Replace(good, exportDecl, plainDecl, 1), fakeRuntime, "exactly one"},
 		{"a runtime without Go", good, "(() => {})();\n", "define globalThis.Go once"},
+		{"one export list", good + "export { A, B };\n", fakeRuntime, ""},
+		{"two export lists", good + "export { A };\nexport { B };\n", fakeRuntime, "at most one export list"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,8 +70,19 @@ func TestClassic(t *testing.T) {
 	assert.NotContains(t, out, "import.meta")
 	assert.Contains(t, out, "globalThis.B24Pull = Object.freeze({ createPullClient, version });")
 
+	withList, err := buildModule(goodSource()+"const A = 1, $b = 2;\nexport { A, $b };\n", fakeRuntime, "1.2.3", "m.mjs")
+	require.NoError(t, err)
+	assert.Contains(t, withList, "export { A, $b };", "the module keeps its export list")
+	out, err = classic(withList, "m.mjs")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "export ")
+	assert.Contains(t, out, "globalThis.B24Pull = Object.freeze({ createPullClient, version, A, $b });")
+	assert.Contains(t, out, "it sets globalThis.B24Pull = {createPullClient, version, A, $b}.")
+
 	_, err = classic(module+"export const y = 2;\n", "m.mjs")
 	require.ErrorContains(t, err, "cannot hold")
+	_, err = classic(module+"export { A as B };\n", "m.mjs")
+	require.ErrorContains(t, err, "cannot hold", "only a plain list of names is published")
 	_, err = classic("import x from './x.js';\n"+module, "m.mjs")
 	require.ErrorContains(t, err, "line 1")
 }
