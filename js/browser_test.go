@@ -34,7 +34,7 @@ type pageResult struct {
 
 func TestPagesInChromium(t *testing.T) {
 	chromium, url := pageServer(t)
-	for _, page := range []string{"loader", "classic", "crash"} {
+	for _, page := range []string{"loader", "api", "resume", "classic", "crash"} {
 		t.Run(page, func(t *testing.T) {
 			res, messages := runPage(t, chromium, url+"/js/testdata/"+page+".html", 30*time.Second)
 			log := consoleText(messages)
@@ -99,8 +99,19 @@ func pageServer(t *testing.T) (chromium, url string) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "build exiting.wasm: %s", out)
 
+	sdk := filepath.Join("..", "e2e", "web", "node_modules", "@bitrix24", "b24jssdk", "dist", "esm")
+	_, err = os.Stat(filepath.Join(sdk, "types", "pull.mjs"))
+	require.NoError(t, err, "the official client is missing: run scripts/ensure-npm.sh")
+
 	mux := http.NewServeMux()
-	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir("."))))
+	files := http.StripPrefix("/js/", http.FileServer(http.Dir(".")))
+	mux.HandleFunc("/js/", func(w http.ResponseWriter, r *http.Request) {
+		// The sandboxed iframe of resume.html has an opaque origin: it loads the package by CORS.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		files.ServeHTTP(w, r)
+	})
+	// The official client's enums, which api.html compares with b24pull's.
+	mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(sdk))))
 	mux.HandleFunc("/plain/b24pull.wasm", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		http.ServeFile(w, r, "b24pull.wasm")
@@ -155,6 +166,11 @@ func runPage(t *testing.T, chromium, url string, timeout time.Duration) (pageRes
 	defer cancelPage()
 	require.NoError(t, chromedp.Do(pageCtx, chromedp.Navigate(url)))
 	out, err := chromedp.Run(pageCtx, chromedp.Evaluate[string](waitForResult, chromedp.EvalAwaitPromise))
+	// A page that reloads itself (resume.html) ends the wait: wait again in the page that follows.
+	for reloads := 0; err != nil && reloads < 3 && pageCtx.Err() == nil && reloaded(err); reloads++ {
+		time.Sleep(50 * time.Millisecond)
+		out, err = chromedp.Run(pageCtx, chromedp.Evaluate[string](waitForResult, chromedp.EvalAwaitPromise))
+	}
 	stopConsole()
 	<-done
 	mu.Lock()
@@ -163,6 +179,13 @@ func runPage(t *testing.T, chromium, url string, timeout time.Duration) (pageRes
 	var res pageResult
 	require.NoError(t, json.Unmarshal([]byte(out), &res), "page result %q", out)
 	return res, messages
+}
+
+// reloaded tells whether err is the end of an evaluation by the page navigating away.
+func reloaded(err error) bool {
+	text := err.Error()
+	return strings.Contains(text, "navigated or closed") || strings.Contains(text, "context was destroyed") ||
+		strings.Contains(text, "Cannot find context")
 }
 
 // waitForResult resolves with the page's result once harness.js wrote it.

@@ -12,9 +12,15 @@ import (
 const fakeModule = `({
   version: 'exiting',
   newClient: () => ({
-    getConfig: () => new Promise(() => {}),
+    loadConfig: () => new Promise(() => {}),
+    configValue: () => null,
+    facts: () => ({}),
     start: () => new Promise(() => {}),
     stop: () => new Promise(() => {}),
+    restart: () => new Promise(() => {}),
+    reconnect: () => new Promise(() => {}),
+    setLastMessageId: () => {},
+    network: () => {},
     destroy: () => new Promise(() => {}),
     getStatus: () => 'offline',
     getStats: () => ({}),
