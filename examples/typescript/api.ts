@@ -1,17 +1,25 @@
 // Every part of b24pull's API, as an app written in TypeScript uses it. `npm run check` compiles it
 // with tsc --strict against the typings the package ships; the @ts-expect-error lines are uses the
 // typings must refuse.
-import { initializeB24Frame } from '@bitrix24/b24jssdk';
+import { initializeB24Frame, LoggerFactory, PullStatus as SdkPullStatus, SubscriptionType as SdkSubscriptionType } from '@bitrix24/b24jssdk';
 import {
+  CloseReasons,
+  ConnectionType,
   createPullClient,
+  PullStatus,
+  SenderType,
+  ServerMode,
+  SubscriptionType,
   version,
   type CommandHandler,
   type PullClient,
+  type PullConfig,
   type PullError,
   type PullExtra,
+  type PullLogger,
   type PullMessage,
+  type PullRetryEvent,
   type PullStats,
-  type PullStatus,
   type UserStatusEvent,
 } from 'b24pull';
 
@@ -35,6 +43,8 @@ export async function everything(): Promise<void> {
     restTimeout: 30_000,
     sendTimeout: 10_000,
     prefetchConfig: true,
+    startTimeout: 30_000,
+    resumeKey: 'my-app:pull',
     timing: { backoff: [500, 5000, 25000, 45000, 60000], renewRetry: [5000], startTimeout: 60_000 },
   });
 
@@ -56,6 +66,10 @@ export async function everything(): Promise<void> {
     pull.subscribe({ type: 'online', command: 'list', callback: ({ params }) => console.log(params) }),
     pull.subscribe({ type: 'status', callback: ({ status }) => console.log(status satisfies PullStatus) }),
     pull.subscribe({ type: 'revision', callback: ({ server, client }) => console.log(server - client) }),
+    pull.subscribe({ type: 'retry', callback: (event: PullRetryEvent, info) => console.log(event.code, event.retryIn, info.type) }),
+    // The enums, ours and the official client's, name the types as the literals do.
+    pull.subscribe({ type: SubscriptionType.Status, callback: ({ status }) => console.log(status === PullStatus.Online) }),
+    pull.subscribe({ type: SdkSubscriptionType.Client, moduleId: 'application', callback: ({ extra }) => console.log(extra.sender?.type === SenderType.Client) }),
   ];
 
   const handler: CommandHandler = {
@@ -72,11 +86,49 @@ export async function everything(): Promise<void> {
     const e = err as PullError;
     console.error(e.code, e.description, e.status);
   }
-  const config: Record<string, unknown> = await pull.getConfig({ cache: false, reopen: false });
+  const config: PullConfig = await pull.loadConfig({ cache: false, reopen: false });
+  const inUse: PullConfig | null = pull.getConfig();
   const status: PullStatus = pull.getStatus();
+  const same: PullStatus = pull.status;
+  const sdkStatus: PullStatus = SdkPullStatus.Online;
   const stats: PullStats = pull.getStats();
   const info: Record<string, unknown> = pull.getDebugInfo();
-  console.log(config, status, stats.messages, stats.lastMid, info);
+  console.log(config.server.version, inUse?.channels.private?.end, status, same, sdkStatus, stats.messages, stats.lastMid, info);
+
+  // The official getters.
+  const facts: [boolean, number, ServerMode | null, number | null, boolean, boolean, boolean, boolean, boolean, string, string] = [
+    pull.isConnected(), pull.getServerVersion(), pull.getServerMode(), pull.getRevision(), pull.isJsonRpc(), pull.isSharedMode(),
+    pull.isWebSocketSupported(), pull.isWebSocketEnabled(), pull.isWebSocketAllowed(),
+    pull.getConnectionPath(ConnectionType.WebSocket), pull.getPublicationPath(),
+  ];
+  console.log(facts, pull.getServerMode() === ServerMode.Shared);
+
+  // Lifecycle with the official arguments.
+  await pull.restart();
+  await pull.restart(CloseReasons.CONFIG_EXPIRED, 'config expired');
+  await pull.reconnect(CloseReasons.CONFIG_REPLACED, 'new channel', 1);
+  pull.setLastMessageId(stats.lastMid);
+  pull.setLastMessageId(null);
+  await pull.stop(CloseReasons.NORMAL_CLOSURE, 'leaving');
+  if (inUse) await pull.start({ ...inUse, skipReconnectToLastSession: true });
+  await pull.start({ skipReconnectToLastSession: true });
+  const closeName: string | undefined = CloseReasons[3005];
+  console.log(closeName);
+
+  // Logging: b24jssdk's loggers fit, and so does one of the app's own.
+  pull.setLogger(LoggerFactory.createForBrowser('pull', true));
+  const mine: PullLogger = {
+    debug: (message, context) => console.debug(message, context),
+    info: (message, context) => console.info(message, context),
+    warning: (message, context) => console.warn(message, context),
+    error: (message, context) => console.error(message, context),
+  };
+  pull.setLogger(mine);
+  pull.getLogger().info('b24pull: hello', { n: 1 });
+  pull.enableLogging();
+  pull.enableLogging(false);
+  pull.capturePullEvent(true);
+  pull.setLogger(null);
 
   // Publishing, and presence (server version 5).
   if (pull.isPublishingSupported() && pull.isPublishingEnabled()) {
@@ -105,7 +157,7 @@ export async function everything(): Promise<void> {
 
   // The classic script's global.
   const classic = globalThis.B24Pull;
-  if (classic) console.log(classic.version, typeof classic.createPullClient);
+  if (classic) console.log(classic.version, typeof classic.createPullClient, classic.PullStatus.Online, classic.CloseReasons.STUCK);
 }
 
 export async function refused(pull: PullClient): Promise<void> {
@@ -126,4 +178,17 @@ export async function refused(pull: PullClient): Promise<void> {
   // @ts-expect-error getStatus returns a PullStatus, not a number
   const n: number = pull.getStatus();
   console.log(n);
+  // @ts-expect-error getConfig() is synchronous: loadConfig() is the REST call
+  await pull.getConfig().then(() => {});
+  // @ts-expect-error a close code is a number
+  await pull.stop('1000');
+  // @ts-expect-error status is read-only
+  pull.status = 'online';
+  // @ts-expect-error retry callbacks get the retry event
+  pull.subscribe({ type: 'retry', callback: (event: { status: string }) => console.log(event) });
+  // @ts-expect-error a logger needs at least debug, info, warning and error
+  pull.setLogger({ debug: () => {} });
+  // @ts-expect-error not a status
+  const s: PullStatus = 'connecting';
+  console.log(s);
 }
