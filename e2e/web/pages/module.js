@@ -221,12 +221,12 @@ const mt = {
   baseline: () => state.baseline,
   runtime: () => globalThis.__b24pull.runtimeStats(),
 
-  // destroyDuringRest destroys the client while a getConfig() call waits for BX24's answer, then
-  // lets BX24 call back, and reports how getConfig() ended.
+  // destroyDuringRest destroys the client while a loadConfig() call waits for BX24's answer, then
+  // lets BX24 call back, and reports how loadConfig() ended.
   async destroyDuringRest() {
     const client = state.client;
     holdNext = true;
-    const pending = client.getConfig({ cache: false }).then(() => 'resolved', (err) => err && err.code);
+    const pending = client.loadConfig({ cache: false }).then(() => 'resolved', (err) => err && err.code);
     await client.destroy();
     const outcome = await pending;
     await releaseHeld();

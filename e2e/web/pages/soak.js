@@ -225,7 +225,7 @@ window.soak = {
 
   async getConfig() {
     try {
-      await client.getConfig({ cache: false });
+      await client.loadConfig({ cache: false });
       return { ok: true };
     } catch (err) {
       errors.push(text(err));
