@@ -81,7 +81,8 @@ export interface PullClientOptions {
   prefetchConfig?: boolean;
   /**
    * How long start() waits to be online, in milliseconds, config retries included; then it rejects
-   * with TIMEOUT carrying the last config error. Default: 60000 (timing.startTimeout).
+   * (with the last config error when the config load kept failing). Default: 60000
+   * (timing.startTimeout).
    */
   startTimeout?: number;
   /**
