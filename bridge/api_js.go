@@ -5,6 +5,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/b24pull/b24pull/client"
+	"github.com/b24pull/b24pull/protocol"
 	"github.com/b24pull/b24pull/session"
 )
 
@@ -56,7 +58,7 @@ func newModule() *module {
 	}))
 	async := m.mustFunc(func(js.Value, []js.Value) any { return rejectedPromise(errDestroyed) })
 	done := m.mustFunc(func(js.Value, []js.Value) any { return js.Global().Get("Promise").Call("resolve") })
-	for _, name := range []string{"getConfig", "loadConfig", "start", "restart", "reconnect", "sendMessage", "sendMessageToChannels", "getUsersLastSeen",
+	for _, name := range []string{"loadConfig", "start", "restart", "reconnect", "sendMessage", "sendMessageToChannels", "getUsersLastSeen",
 		"listChannels", "ping", "subscribeUserStatusChange", "unsubscribeUserStatusChange"} {
 		m.destroyed[name] = async
 	}
@@ -211,7 +213,6 @@ func (m *module) build(options js.Value) (*jsClient, error) {
 func (jc *jsClient) export() js.Value {
 	jc.obj = js.Global().Get("Object").New()
 	methods := map[string]func(args []js.Value) any{
-		"getConfig":   jc.loadConfig, // the name before loadConfig, for the wrapper of the same build
 		"loadConfig":  jc.loadConfig,
 		"configValue": func([]js.Value) any { return jsonOrNull(jc.c.ConfigJSON()) },
 		"facts":       func([]js.Value) any { return factsValue(jc.c.Facts()) },
@@ -284,6 +285,10 @@ func (jc *jsClient) start(args []js.Value) any {
 		var err error
 		if answer != nil {
 			err = jc.c.StartWith(jc.ctx, answer)
+			if errors.Is(err, protocol.ErrInvalidConfig) {
+				// The app's own config cannot be used: the caller's argument, not a portal failure.
+				return nil, &Error{Code: CodeInvalidArgument, Description: "start(config): " + err.Error(), Err: err}
+			}
 		} else {
 			err = jc.c.Start(jc.ctx)
 		}

@@ -57,7 +57,7 @@ func TestModuleObject(t *testing.T) {
 func TestClientObject(t *testing.T) {
 	c := newTestClient(t, map[string]any{"rest": fake(t, "fn", nil, nil)})
 	defer callAwait(t, c, "destroy")
-	for _, name := range []string{"getConfig", "start", "stop", "destroy", "getStatus", "getStats", "getDebugInfo"} {
+	for _, name := range []string{"loadConfig", "configValue", "facts", "start", "stop", "restart", "reconnect", "destroy", "getStatus", "getStats", "getDebugInfo", "setLastMessageId", "network"} {
 		assert.Equal(t, js.TypeFunction, c.Get(name).Type(), name)
 	}
 	assert.Equal(t, "offline", c.Call("getStatus").String())
@@ -101,7 +101,7 @@ func TestDestroyReleasesEverything(t *testing.T) {
 	assert.Equal(t, base, LiveFuncs(), "every func of the client is released")
 	assert.Equal(t, float64(base), c.Call("getStats").Get("jsFuncs").Float())
 
-	for _, method := range []string{"getConfig", "start"} {
+	for _, method := range []string{"loadConfig", "start", "restart", "reconnect", "sendMessage", "ping"} {
 		_, err := callAwait(t, c, method)
 		var rej *rejection
 		require.ErrorAs(t, err, &rej, method)
@@ -210,7 +210,7 @@ func TestGetConfigThroughBX24(t *testing.T) {
 	defer cancel()
 	reg := newFuncRegistry()
 	defer reg.releaseAll()
-	cfg, err := awaitPromise(ctx, reg, c.Call("getConfig", map[string]any{"cache": false}))
+	cfg, err := awaitPromise(ctx, reg, c.Call("loadConfig", map[string]any{"cache": false}))
 	require.NoError(t, err)
 	require.Equal(t, js.TypeObject, cfg.Type())
 	assert.Equal(t, []string{configMethod}, calls(lib))
@@ -230,7 +230,7 @@ func TestDestroyEndsPendingCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	pending := c.Call("getConfig")
+	pending := c.Call("loadConfig")
 	_, err := awaitPromise(ctx, reg, lib.Get("called")) // the call reaches BX24 from a goroutine
 	require.NoError(t, err)
 	require.Len(t, calls(lib), 1)
