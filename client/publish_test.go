@@ -546,13 +546,16 @@ func TestUserStatusSubscriptionSurvivesReconnects(t *testing.T) {
 	require.NoError(t, b.c.Stop(ctx))
 	wantStatus("9:true", "9:false")
 
+	calls := srv.Stats().RPCCalls
 	srv.DropConnections()
 	waitBack(t, srv, a)
+	require.Eventually(t, func() bool { return srv.Stats().RPCCalls > calls }, 5*time.Second, 5*time.Millisecond,
+		"the subscription was not made again on the new connection")
 	b.start(t)
-	wantStatus("9:true", "9:false", "9:true") // the subscription was made again on the new connection
+	wantStatus("9:true", "9:false", "9:true")
 
 	require.NoError(t, a.c.UnsubscribeUserStatus(ctx, 9))
-	calls := srv.Stats().RPCCalls
+	calls = srv.Stats().RPCCalls
 	srv.DropConnections()
 	require.Eventually(t, func() bool { return srv.Stats().ConnectionsOpen >= 2 && a.c.Status() == "online" }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, b.c.Stop(ctx))

@@ -1090,7 +1090,9 @@ function wrapClient(rt, inner, { subs, log, prefetch, resumeKey }) {
     destroy() {
       if (!destroyed) {
         destroyed = true;
-        keepResume(); // as the official client does: a client created again soon resumes
+        // Unlike the official client, destroy keeps no resume point: a client created next in the
+        // same page would replay what this one already delivered. Only a page that goes away
+        // (pagehide) leaves one for the page that follows.
         deaf();
         rt.onCrash.delete(deaf);
         subs.close();
