@@ -89,7 +89,7 @@ func (m *Machine) ConfigFailed(err error, now time.Time) []Action {
 		m.load.startRetries++
 		connect = true
 	default:
-		if rest, ok := protocol.AsRESTError(err); ok && !rest.Retryable() {
+		if rest, ok := protocol.AsRESTError(err); ok && !rest.Retryable() && !serverSide(rest) {
 			m.fail(err)
 			return m.finish()
 		}
@@ -111,11 +111,17 @@ func startRetryable(err error) bool {
 		case protocol.ClassTransient:
 			return true
 		case protocol.ClassUnknown:
-			return rest.Status >= 500
+			return serverSide(rest)
 		}
 		return false
 	}
 	return !errors.Is(err, protocol.ErrInvalidConfig) && !errors.Is(err, ErrStopped)
+}
+
+// serverSide tells an unknown REST error answered with a 5xx status: the portal failed, which a
+// moment may mend.
+func serverSide(rest *protocol.RESTError) bool {
+	return rest.Class() == protocol.ClassUnknown && rest.Status >= 500
 }
 
 // errorCode names err for a retry event: the Bitrix code of a REST error, the code of an error that

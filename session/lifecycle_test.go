@@ -191,3 +191,16 @@ func TestOnlineUndoesAFallbackToLongPolling(t *testing.T) {
 	c := requireAction[Connect](t, h.rec(h.m.Network(true, h.now)))
 	assert.Equal(t, protocol.TransportWebSocket, c.Transport)
 }
+
+// Once online, a renewal that fails with an unknown 5xx is retried, an unknown 4xx stops the client.
+func TestRenewalFailureWithAnUnknownCode(t *testing.T) {
+	for status, stops := range map[int]bool{500: false, 400: true} {
+		h := newHarness(t, Options{})
+		s := defaultSpec()
+		s.lifetime = time.Minute
+		h.start(s)
+		requireAction[LoadConfig](t, h.advance(time.Minute+time.Second))
+		h.rec(h.m.ConfigFailed(&protocol.RESTError{Code: "SOMETHING_NEW", Status: status}, h.now))
+		assert.Equal(t, !stops, h.m.Running(), "status %d", status)
+	}
+}
