@@ -64,6 +64,7 @@ type handler struct {
 	admin    bool
 	version  int
 	lifetime time.Duration
+	official official
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +78,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		AssetHandler().ServeHTTP(w, r)
 	case strings.HasPrefix(p, PackagePrefix):
 		h.servePackage(w, r)
+	case p == OfficialBundlePath:
+		h.official.serve(w, r)
 	case p == "/favicon.ico":
 		http.Redirect(w, r, AssetPrefix+"icon.svg", http.StatusFound)
 	default:
@@ -121,6 +124,10 @@ type pageData struct {
 	BX24Lib   string
 	Session   string
 	Package   string
+	// Official is the URL of the official client's bundle, empty when it is missing; OfficialMissing
+	// then says why and how to install it.
+	Official        string
+	OfficialMissing string
 }
 
 // serveIndex renders the page for GET, HEAD and POST (Bitrix24 opens apps with a POST).
@@ -148,9 +155,13 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
+	official := ""
+	if h.official.available() {
+		official = OfficialBundlePath
+	}
 	err := indexTemplate.Execute(&buf, pageData{
 		Portal: portal, BX24Local: BX24LocalPath, BX24Lib: BX24LibraryURL, Session: session,
-		Package: PackagePrefix,
+		Package: PackagePrefix, Official: official, OfficialMissing: h.official.missing,
 	})
 	if err != nil {
 		http.Error(w, "failed to render the page", http.StatusInternalServerError)
