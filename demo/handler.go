@@ -43,9 +43,10 @@ const maxFormBody = 64 << 10
 var webFS embed.FS
 
 // staticAssets are the embedded files served under AssetPrefix; index.html is a template, served at /.
-var staticAssets = []string{"app.js", "style.css", "bx24-local.js", "icon.svg"}
+var staticAssets = []string{"app.js", "compare.js", "style.css", "bx24-local.js", "icon.svg"}
 
-// Assets returns the embedded page assets (index.html, app.js, style.css, bx24-local.js, icon.svg).
+// Assets returns the embedded page assets (index.html, app.js, compare.js, style.css, bx24-local.js,
+// icon.svg).
 func Assets() fs.FS {
 	sub, err := fs.Sub(webFS, "web")
 	if err != nil {
@@ -248,8 +249,8 @@ func (h *handler) servePackage(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, filepath.Join(h.jsDir, name))
 }
 
-// AssetHandler serves the embedded page assets (app.js, style.css, bx24-local.js, icon.svg) under
-// AssetPrefix, GET and HEAD only; other paths get 404.
+// AssetHandler serves the embedded page assets (app.js, compare.js, style.css, bx24-local.js,
+// icon.svg) under AssetPrefix, GET and HEAD only; other paths get 404.
 func AssetHandler() http.Handler {
 	assets := Assets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
