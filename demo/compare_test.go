@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/b24pull/b24pull/demo"
 	"github.com/b24pull/b24pull/internal/browser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,4 +161,37 @@ func TestDemoSideBySide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoSideBySideWithoutTheOfficialClient opens the demo with no official client installed: the
+// page works, the switch is disabled, and the card says how to install what it needs; the card's
+// events still count for b24pull.
+func TestDemoSideBySideWithoutTheOfficialClient(t *testing.T) {
+	browser.Require(t)
+	b, err := browser.Launch(context.Background(), t, browser.Options{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := demo.Start(demo.Options{Version: 4, Addr: "0", WebDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.Close()) })
+	page, err := b.NewPage(ctx, srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(page.Close)
+	require.NoError(t, page.WaitFor(ctx, onlineExpr, 10*time.Second), "the page did not go online")
+
+	var card struct {
+		Disabled bool   `json:"disabled"`
+		Note     string `json:"note"`
+	}
+	require.NoError(t, page.Eval(ctx, `({
+		disabled: document.getElementById('official-toggle').disabled,
+		note: document.getElementById('official-note').hidden ? '' : document.getElementById('official-note').textContent,
+	})`, &card))
+	assert.True(t, card.Disabled, "the switch is disabled")
+	assert.Contains(t, card.Note, "scripts/ensure-npm.sh")
+
+	burst(ctx, t, page, 0)
+	require.NoError(t, page.WaitFor(ctx, `b24pullDemo.compare.counters().b24pull.received === 10`, 10*time.Second))
+	assert.Empty(t, page.Exceptions(), "uncaught exceptions")
 }
