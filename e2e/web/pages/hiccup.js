@@ -7,6 +7,7 @@
 //                            fetch(...).then((r) => r.json()), which throws on an answer that is not
 //                            JSON); session is 'user' or 'webhook' (the token the rest function sends)
 //   hx.counts()              deliveries to the module subscriber, by params.k
+//   hx.retries()             the retry events of the current client (when the wrapper has them)
 //   hx.calls()               every REST call the client made: {method, status, json}
 //   hx.secrets()             the access tokens and channel ids the page handled, for the secrets check
 //   hx.destroy()             destroys the client
@@ -150,6 +151,7 @@ const hx = {
     };
   },
   counts: () => state.counts,
+  retries: () => state.retries,
   calls: () => state.calls,
   status: () => (state.client ? state.client.getStatus() : 'none'),
   secrets: () => [...state.secrets],
