@@ -43,9 +43,10 @@ const maxFormBody = 64 << 10
 var webFS embed.FS
 
 // staticAssets are the embedded files served under AssetPrefix; index.html is a template, served at /.
-var staticAssets = []string{"app.js", "style.css", "bx24-local.js", "icon.svg"}
+var staticAssets = []string{"app.js", "compare.js", "style.css", "bx24-local.js", "icon.svg"}
 
-// Assets returns the embedded page assets (index.html, app.js, style.css, bx24-local.js, icon.svg).
+// Assets returns the embedded page assets (index.html, app.js, compare.js, style.css, bx24-local.js,
+// icon.svg).
 func Assets() fs.FS {
 	sub, err := fs.Sub(webFS, "web")
 	if err != nil {
@@ -64,6 +65,7 @@ type handler struct {
 	admin    bool
 	version  int
 	lifetime time.Duration
+	official official
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +79,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		AssetHandler().ServeHTTP(w, r)
 	case strings.HasPrefix(p, PackagePrefix):
 		h.servePackage(w, r)
+	case p == OfficialBundlePath:
+		h.official.serve(w, r)
 	case p == "/favicon.ico":
 		http.Redirect(w, r, AssetPrefix+"icon.svg", http.StatusFound)
 	default:
@@ -121,6 +125,10 @@ type pageData struct {
 	BX24Lib   string
 	Session   string
 	Package   string
+	// Official is the URL of the official client's bundle, empty when it is missing; OfficialMissing
+	// then says why and how to install it.
+	Official        string
+	OfficialMissing string
 }
 
 // serveIndex renders the page for GET, HEAD and POST (Bitrix24 opens apps with a POST).
@@ -148,9 +156,13 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
+	official := ""
+	if h.official.available() {
+		official = OfficialBundlePath
+	}
 	err := indexTemplate.Execute(&buf, pageData{
 		Portal: portal, BX24Local: BX24LocalPath, BX24Lib: BX24LibraryURL, Session: session,
-		Package: PackagePrefix,
+		Package: PackagePrefix, Official: official, OfficialMissing: h.official.missing,
 	})
 	if err != nil {
 		http.Error(w, "failed to render the page", http.StatusInternalServerError)
@@ -237,8 +249,8 @@ func (h *handler) servePackage(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, filepath.Join(h.jsDir, name))
 }
 
-// AssetHandler serves the embedded page assets (app.js, style.css, bx24-local.js, icon.svg) under
-// AssetPrefix, GET and HEAD only; other paths get 404.
+// AssetHandler serves the embedded page assets (app.js, compare.js, style.css, bx24-local.js,
+// icon.svg) under AssetPrefix, GET and HEAD only; other paths get 404.
 func AssetHandler() http.Handler {
 	assets := Assets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

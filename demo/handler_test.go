@@ -114,6 +114,7 @@ func TestRoutes(t *testing.T) {
 		{http.MethodGet, "/b24pull/", http.StatusNotFound, ""},
 		{http.MethodPost, "/b24pull/b24pull.mjs", http.StatusMethodNotAllowed, ""},
 		{http.MethodGet, "/demo/app.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{http.MethodGet, "/demo/compare.js", http.StatusOK, "text/javascript; charset=utf-8"},
 		{http.MethodGet, "/demo/style.css", http.StatusOK, "text/css; charset=utf-8"},
 		{http.MethodGet, demo.BX24LocalPath, http.StatusOK, "text/javascript; charset=utf-8"},
 		{http.MethodGet, "/demo/icon.svg", http.StatusOK, "image/svg+xml"},
@@ -206,7 +207,7 @@ func TestStartErrors(t *testing.T) {
 
 func TestAssetsEmbedded(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"index.html", "app.js", "style.css", "bx24-local.js", "icon.svg"} {
+	for _, name := range []string{"index.html", "app.js", "compare.js", "style.css", "bx24-local.js", "icon.svg"} {
 		b, err := fsReadFile(name)
 		require.NoError(t, err, name)
 		assert.NotEmpty(t, b, name)

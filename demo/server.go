@@ -1,7 +1,8 @@
 // Package demo is the b24pull demo app: a page that keeps a Push & Pull connection alive with the
 // b24pull browser package, shows its status, counters and events, sends events through the app's REST
-// session, publishes as a client, shows the users' presence and injects faults into the local
-// stand-in. Locally the page can be opened as any of DemoUsers (/?user=N).
+// session, publishes as a client, shows the users' presence, runs the official client
+// (@bitrix24/b24jssdk) beside b24pull on a switch, each with its own counters, and injects faults
+// into the local stand-in. Locally the page can be opened as any of DemoUsers (/?user=N).
 //
 // The page runs in two modes. Locally (`make demo`) it is served by the portal listener of an
 // in-process stand-in (package standin) and talks to it through a small BX24 stand-in,
@@ -11,7 +12,8 @@
 //
 // Start runs exactly what the b24pull-demo command runs; tests start it on a random port. The page
 // assets are embedded; the browser package (js/, built by scripts/build-wasm.sh) is served from disk
-// under /b24pull/.
+// under /b24pull/, and the official client's browser build from e2e/web/node_modules (installed by
+// scripts/ensure-npm.sh) at OfficialBundlePath.
 package demo
 
 import (
@@ -50,6 +52,11 @@ type Options struct {
 	// JSDir is the folder holding the built browser package (b24pull.mjs, b24pull.wasm). Empty
 	// means the js/ folder of the repository containing the working directory.
 	JSDir string
+	// WebDir is the folder whose node_modules holds the official client, @bitrix24/b24jssdk, as
+	// scripts/ensure-npm.sh installs it; the side-by-side switch of the page runs it beside b24pull.
+	// Empty means the e2e/web folder of the repository. When the official client is missing there,
+	// the demo runs all the same and the switch is disabled with a note saying how to install it.
+	WebDir string
 	// Logf, when set, receives the stand-in's log lines. It never receives secrets.
 	Logf func(format string, args ...any)
 }
@@ -73,6 +80,7 @@ var requiredJSFiles = []string{"b24pull.mjs", "b24pull.wasm"}
 // Server is a running demo: a stand-in whose portal listener also serves the page.
 type Server struct {
 	sa   *standin.Server
+	h    *handler
 	opts Options
 }
 
@@ -85,7 +93,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	h := &handler{jsDir: opts.JSDir, user: opts.UserID, admin: !opts.NotAdmin, version: opts.Version,
-		lifetime: opts.ChannelLifetime}
+		lifetime: opts.ChannelLifetime, official: findOfficial(opts.WebDir)}
 	coalesce := opts.Coalesce
 	if coalesce < 0 {
 		coalesce = 0
@@ -102,7 +110,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("failed to start the stand-in: %w", err)
 	}
 	h.portal.Store(sa)
-	return &Server{sa: sa, opts: opts}, nil
+	return &Server{sa: sa, h: h, opts: opts}, nil
 }
 
 // withDefaults fills the defaults and finds the browser package.
@@ -135,6 +143,11 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	o.JSDir = dir
+	if o.WebDir == "" {
+		if root, err := repoRoot(); err == nil {
+			o.WebDir = filepath.Join(root, "e2e", "web")
+		}
+	}
 	return o, nil
 }
 
@@ -186,6 +199,12 @@ func (s *Server) URL() string {
 // Standin returns the stand-in behind the page, for tests that inject faults or read its counters.
 func (s *Server) Standin() *standin.Server {
 	return s.sa
+}
+
+// OfficialMissing says why the page cannot run the official client beside b24pull and how to
+// install it; it is empty when the side-by-side switch works.
+func (s *Server) OfficialMissing() string {
+	return s.h.official.missing
 }
 
 // Version returns the push server generation the stand-in runs.

@@ -210,6 +210,19 @@ func (s *Server) httpFault(name string, r *http.Request) error {
 			return errors.New("code is required")
 		}
 		s.FailREST(a["code"], times)
+	case "fail_rest_page":
+		times, err := a.int("times", 1)
+		if err != nil {
+			return err
+		}
+		status, err := a.int("status", http.StatusBadGateway)
+		if err != nil {
+			return err
+		}
+		if status < 400 || status > 599 {
+			return errors.New("status must be between 400 and 599")
+		}
+		s.FailRESTWithPage(status, times)
 	case "push_configured":
 		on, err := a.bool("on")
 		if err != nil {

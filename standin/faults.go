@@ -2,6 +2,7 @@ package standin
 
 import (
 	"bytes"
+	"net/http"
 	"time"
 
 	"github.com/b24pull/b24pull/protocol"
@@ -151,6 +152,21 @@ func (s *Server) FailREST(code string, times int) {
 	defer s.mu.Unlock()
 	s.portal.failCode = code
 	s.portal.failTimes = max(times, 0)
+}
+
+// FailRESTWithPage makes the next `times` REST calls answer HTTP status with an HTML error page
+// instead of JSON, as a reverse proxy in front of the portal does when the portal is down or slow
+// (nginx's "502 Bad Gateway"); a client that reads every answer as JSON fails on it. Failures set
+// by FailREST are used up first, so that FailREST(code, 1) and FailRESTWithPage(502, 1) answer the
+// coded error, then the page. times ≤ 0 cancels; a status outside 400–599 means 502.
+func (s *Server) FailRESTWithPage(status, times int) {
+	if status < 400 || status > 599 {
+		status = http.StatusBadGateway
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.portal.pageStatus = status
+	s.portal.pageTimes = max(times, 0)
 }
 
 // SetPushConfigured switches the portal's push server setting: false makes every pull.* method answer

@@ -45,6 +45,8 @@ type portalState struct {
 	pushConfigured bool
 	failCode       string
 	failTimes      int
+	pageStatus     int // FailRESTWithPage: the HTTP status of the error page
+	pageTimes      int // FailRESTWithPage: how many calls are left to answer with it
 	reject4010     bool
 }
 

@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,8 +111,12 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 		s.writeRESTError(w, &restError{statusBadRequest, "INVALID_REQUEST", "Wrong request body"})
 		return
 	}
-	if e := s.takeRESTFailure(); e != nil {
+	switch e, page := s.takeRESTFailure(); {
+	case e != nil:
 		s.writeRESTError(w, e)
+		return
+	case page != 0:
+		s.writeErrorPage(w, page)
 		return
 	}
 	method := restMethods[name]
@@ -132,15 +137,40 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	s.writeRESTResult(w, result, started)
 }
 
-// takeRESTFailure consumes one injected failure.
-func (s *Server) takeRESTFailure() *restError {
+// takeRESTFailure consumes one injected failure: a Bitrix error (FailREST) first, else the status of
+// an HTML error page (FailRESTWithPage), else nothing (nil, 0).
+func (s *Server) takeRESTFailure() (*restError, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.portal.failTimes <= 0 {
-		return nil
+	if s.portal.failTimes > 0 {
+		s.portal.failTimes--
+		return errorFor(s.portal.failCode), 0
 	}
-	s.portal.failTimes--
-	return errorFor(s.portal.failCode)
+	if s.portal.pageTimes > 0 {
+		s.portal.pageTimes--
+		return nil, s.portal.pageStatus
+	}
+	return nil, 0
+}
+
+// errorPageTemplate is the body of FailRESTWithPage's answers, the page nginx serves when the
+// upstream fails: %[1]d is the status, %[2]s its text.
+const errorPageTemplate = `<html>
+<head><title>%[1]d %[2]s</title></head>
+<body>
+<center><h1>%[1]d %[2]s</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+`
+
+// writeErrorPage answers status with an HTML error page, as a reverse proxy in front of the portal
+// does; it counts as a REST error.
+func (s *Server) writeErrorPage(w http.ResponseWriter, status int) {
+	s.stats.restErrors.Add(1)
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, errorPageTemplate, status, http.StatusText(status))
 }
 
 // authenticate finds the caller's token: auth (form, JSON or query), a bearer header, or the webhook

@@ -4,7 +4,10 @@
 //	b24pull-demo -version 4 -lifetime 60s -coalesce 400ms -addr 127.0.0.1:8080 -user 1
 //
 // It needs the built browser package (scripts/build-wasm.sh, which `make demo` runs first) in the js/
-// folder of the repository it runs in, or in the folder given by -js.
+// folder of the repository it runs in, or in the folder given by -js. The page's side-by-side switch
+// runs the official client from e2e/web/node_modules (scripts/ensure-npm.sh, which `make demo` runs
+// too), or from the folder given by -web; without it the demo runs and the switch says what is
+// missing.
 package main
 
 import (
@@ -50,6 +53,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	user := fs.Int("user", demo.DefaultUserID, "user id of the page's session")
 	admin := fs.Bool("admin", true, "whether that user is a portal administrator")
 	jsDir := fs.String("js", "", "folder of the built browser package (default: js/ of the repository)")
+	webDir := fs.String("web", "", "folder whose node_modules holds the official client for the side-by-side switch (default: e2e/web of the repository)")
 	verbose := fs.Bool("v", false, "log the stand-in's events to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +69,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		UserID:          *user,
 		NotAdmin:        !*admin,
 		JSDir:           *jsDir,
+		WebDir:          *webDir,
 	}
 	if *coalesce == 0 {
 		opts.Coalesce = -1
@@ -77,6 +82,9 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "b24pull demo (push server v%d): open %s   (Ctrl-C to stop)\n", srv.Version(), srv.URL())
+	if missing := srv.OfficialMissing(); missing != "" {
+		fmt.Fprintf(errOut, "b24pull-demo: the side-by-side switch is off: %s\n", missing)
+	}
 
 	<-ctx.Done()
 	done := make(chan error, 1)

@@ -120,3 +120,35 @@ func TestRunFlagErrors(t *testing.T) {
 	err := run(context.Background(), []string{"-h"}, io.Discard, io.Discard)
 	assert.True(t, errors.Is(err, flag.ErrHelp))
 }
+
+// TestRunSaysWhenTheOfficialClientIsMissing runs the command with a -web folder that holds no
+// official client: the demo serves all the same, and a line on stderr says that the side-by-side
+// switch is off and how to install what it needs.
+func TestRunSaysWhenTheOfficialClientIsMissing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	var errOut strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-addr", "0", "-js", fakeJSDir(t), "-web", t.TempDir()}, outW, &errOut)
+		_ = outW.Close()
+		done <- err
+	}()
+	sc := bufio.NewScanner(outR)
+	require.True(t, sc.Scan(), "no address printed")
+	assert.Contains(t, sc.Text(), "open http://127.0.0.1:")
+	cancel()
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		require.FailNow(t, "run did not stop")
+	}
+	assert.Contains(t, errOut.String(), "the side-by-side switch is off")
+	assert.Contains(t, errOut.String(), "scripts/ensure-npm.sh")
+}

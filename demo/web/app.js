@@ -1,16 +1,23 @@
 // app.js: the b24pull demo page. It starts a pull client over the page's BX24 session, shows its
 // status, counters and channel expiry, logs every event it receives (server events from the portal
 // and client messages from other pages apart), sends events through pull.application.event.add,
-// publishes as a client (sendMessage, sendMessageToChannels), shows the users' presence (version 5)
-// and, against the local stand-in, injects faults.
+// publishes as a client (sendMessage, sendMessageToChannels), shows the users' presence (version 5),
+// runs the official client beside it on a switch (compare.js) and, against the local stand-in,
+// injects faults.
 //
 // Message content is only ever written with textContent. A public channel typed into the form is
 // used for the call only: it is never logged nor shown anywhere else.
 
+import { COMPARE_COMMAND, setupCompare } from './compare.js';
+
 const $ = (id) => document.getElementById(id);
 
 const mode = document.body.dataset.mode === 'portal' ? 'portal' : 'local';
-const packageBase = (document.querySelector('script[data-package]') || {}).dataset?.package || '/b24pull/';
+const appScript = document.querySelector('script[data-package]');
+const packageBase = appScript?.dataset.package || '/b24pull/';
+// The official client's bundle for the side-by-side card (compare.js), or why it is missing.
+const officialURL = appScript?.dataset.official || '';
+const officialMissing = appScript?.dataset.officialMissing || '';
 const query = new URLSearchParams(location.search);
 
 const MAX_LOG_ROWS = 200;
@@ -28,6 +35,7 @@ const MAX_RESULT_CHARS = 300;
 const state = {
   pull: null,
   offs: [],
+  compare: null, // the side-by-side card, once BX24 is ready
   userId: null,
   notes: [], // pending fault notes: {el, key, base, started, text}
   // Module ids whose client messages the log shows: LOGGED_MODULES and every module the form sent to.
@@ -107,8 +115,10 @@ function paramsText(params) {
   return text.length > MAX_PARAMS_CHARS ? `${text.slice(0, MAX_PARAMS_CHARS)}…` : text;
 }
 
-// logMessage logs a server event (from the portal's backend: pull.application.event.add).
+// logMessage logs a server event (from the portal's backend: pull.application.event.add). The events
+// of the side-by-side card are counted by the card (compare.js), not logged.
 function logMessage(message, info) {
+  if (message.command === COMPARE_COMMAND) return;
   addLogRow('message', String(info.moduleId ?? ''), String(message.command ?? ''), paramsText(message.params), 'server');
 }
 
@@ -148,6 +158,9 @@ function renderStats() {
     return;
   }
   setBadge(stats.status);
+  const mini = $('cmp-b24pull-status');
+  mini.textContent = stats.status;
+  mini.dataset.status = stats.status;
   const link = [stats.transport, stats.wire].filter(Boolean).join(' · ');
   $('link').textContent = link || '—';
   $('c-messages').textContent = stats.messages;
@@ -235,6 +248,7 @@ async function startClient(debug) {
     state.offs.push(pull.subscribe({ moduleId, callback: logMessage }));
   }
   for (const moduleId of state.clientModules) watchClientModule(moduleId, true);
+  if (state.compare) state.offs.push(state.compare.attach(pull));
   renderStats();
   await pull.start();
   showBanner('');
@@ -648,6 +662,14 @@ async function main() {
     return;
   }
   describeMode();
+  state.compare = setupCompare({
+    officialURL,
+    officialMissing,
+    callMethod,
+    userId: () => state.userId,
+    debug: () => $('debug').checked,
+  });
+  globalThis.b24pullDemo.compare = state.compare;
   learnUserId().then((id) => {
     state.userId = id;
     $('user-id').textContent = id === null ? 'unknown: needs the user scope' : String(id);
