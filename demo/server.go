@@ -105,6 +105,9 @@ func Start(opts Options) (*Server, error) {
 		PortalAddr:      opts.Addr,
 		Handler:         h,
 		Logf:            opts.Logf,
+		// As a real push server does: rotated-away ids are still accepted on their signature, so what
+		// was sent to a channel renewed while a client was away is replayed to it.
+		AcceptRetired: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the stand-in: %w", err)
