@@ -121,13 +121,10 @@ func hiccupStart(ctx context.Context, t *testing.T, page *browser.Page, srv *sta
 	assert.Equal(t, "online", res.Status)
 	assert.Less(t, res.MS, hiccupStartMax.Milliseconds())
 	assert.NotContains(t, res.Statuses, "offline", "the status stays connect while the start retries")
-	if res.RetrySubscribed {
-		// Events are dispatched in batches: the second may land just after start() resolved.
-		assert.NoError(t, page.WaitFor(ctx, `hx.retries().length >= 2`, 2*time.Second),
-			"a retry event per failed config call, got %v", res.Retries)
-	} else {
-		t.Log("this wrapper has no 'retry' subscriptions: the retry events are not checked")
-	}
+	require.True(t, res.RetrySubscribed, "subscribe({type: 'retry'}) threw")
+	// Events are dispatched in batches: the second may land just after start() resolved.
+	assert.NoError(t, page.WaitFor(ctx, `hx.retries().length >= 2`, 2*time.Second),
+		"a retry event per failed config call, got %v", res.Retries)
 
 	var calls []hiccupCall
 	require.NoError(t, page.Eval(ctx, `hx.calls()`, &calls))
