@@ -48,6 +48,9 @@ func (e *Error) Error() string { return "b24pull: " + e.Code + ": " + e.Descript
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrorCode returns the code, which the session's retry events carry.
+func (e *Error) ErrorCode() string { return e.Code }
+
 // errDestroyed is returned by everything of a destroyed client, including registries closed by it.
 var errDestroyed = &Error{Code: CodeDestroyed, Description: "the client was destroyed", Err: client.ErrDestroyed}
 

@@ -37,6 +37,9 @@ func (e *Error) Error() string { return "b24pull: " + e.Code + ": " + e.Descript
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrorCode returns the code, which the session's retry events carry.
+func (e *Error) ErrorCode() string { return e.Code }
+
 func codeError(code, description string) *Error { return &Error{Code: code, Description: description} }
 
 // CodeOf returns the code of err when it is (or wraps) an *Error, else "".

@@ -123,8 +123,19 @@ func hiccupStart(ctx context.Context, t *testing.T, page *browser.Page, srv *sta
 	assert.NotContains(t, res.Statuses, "offline", "the status stays connect while the start retries")
 	require.True(t, res.RetrySubscribed, "subscribe({type: 'retry'}) threw")
 	// Events are dispatched in batches: the second may land just after start() resolved.
-	assert.NoError(t, page.WaitFor(ctx, `hx.retries().length >= 2`, 2*time.Second),
+	require.NoError(t, page.WaitFor(ctx, `hx.retries().length >= 2`, 2*time.Second),
 		"a retry event per failed config call, got %v", res.Retries)
+	var retries []struct {
+		Code    string  `json:"code"`
+		RetryIn float64 `json:"retryIn"`
+	}
+	require.NoError(t, page.Eval(ctx, `hx.retries()`, &retries))
+	t.Logf("retry events: %+v", retries)
+	assert.Equal(t, "INTERNAL_SERVER_ERROR", retries[0].Code, "the 500 names its Bitrix code")
+	for _, r := range retries {
+		assert.NotEmpty(t, r.Code)
+		assert.Positive(t, r.RetryIn, "each says when the next try comes")
+	}
 
 	var calls []hiccupCall
 	require.NoError(t, page.Eval(ctx, `hx.calls()`, &calls))

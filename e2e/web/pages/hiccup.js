@@ -127,7 +127,7 @@ const hx = {
     try {
       client.subscribe({
         type: 'retry',
-        callback: (event) => state.retries.push({ code: event && event.code, delay: event && event.delay }),
+        callback: (event) => state.retries.push({ code: event && event.code, retryIn: event && event.retryIn }),
       });
       retrySubscribed = true;
     } catch {
