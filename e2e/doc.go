@@ -21,4 +21,10 @@
 // conformance_test.go runs the official client (b24jssdk's PullClient, as a REST
 // application) against the stand-in: where the official client and
 // docs/protocol.md disagree, the spec wins and the test says why.
+//
+// differential_test.go runs the official client and b24pull side by side in one
+// page on one stream, records every callback call of each, and holds the two
+// logs equal except for the differences docs/migrating.md lists (a ```differences
+// block the test reads). Set B24PULL_DIFF_DUMP to a directory to keep the
+// normalised logs of each version there.
 package e2e
