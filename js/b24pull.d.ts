@@ -87,7 +87,7 @@ export interface PullClientOptions {
   startTimeout?: number;
   /**
    * The sessionStorage key under which the last message id and its time are kept when the page goes
-   * away (pagehide) or the client is destroyed, so that a client of the reloaded page started within
+   * away (pagehide), so that a client of the reloaded page started within
    * 20 s resumes after it and nothing sent during the reload is lost. Nothing else is ever stored.
    * Give each client of one page a key of its own; null keeps nothing. Default: 'b24pull:resume'.
    */
@@ -433,9 +433,9 @@ export interface PullClient {
    */
   stop(code?: CloseReasons | number, reason?: string): Promise<void>;
   /**
-   * Stops for good and releases everything, every window listener included; the last message id is
-   * kept for a client created within 20 s (resumeKey). Later loadConfig() and start() reject with
-   * DESTROYED.
+   * Stops for good and releases everything, every window listener included. It keeps no resume
+   * point: a client created next in the same page would replay what this one delivered. Later
+   * loadConfig() and start() reject with DESTROYED.
    */
   destroy(): Promise<void>;
   /** The message id the next connection resumes after (null: none). */
