@@ -266,24 +266,7 @@ func (c *Client) ensureLoop() (*loop, error) {
 // Stop disconnects, cancels every timer and waits until every goroutine of the client has ended (or
 // ctx is done). The client can be started again; it resumes from the last message id.
 func (c *Client) Stop(ctx context.Context) error {
-	c.mu.Lock()
-	l := c.loop
-	c.mu.Unlock()
-	if l == nil {
-		return nil
-	}
-	select {
-	case l.cmds <- command{stop: true}:
-	case <-l.exiting:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.StopWith(ctx, session.CloseNormal, "manual stop")
 }
 
 // Destroy stops the client for good and forgets its resume position and secrets.

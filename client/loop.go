@@ -13,8 +13,7 @@ import (
 // command is a request from a public method to the loop.
 type command struct {
 	start chan<- error
-	with  *protocol.Config // with start: the config to start from instead of loading one
-	stop  bool
+	with  *protocol.Config      // with start: the config to start from instead of loading one
 	out   *outgoing             // a publish or a call to send (outbox.go)
 	cfg   chan *protocol.Config // answered with the config once there is one (nil if the loop ends first)
 	life  *lifeCmd              // restart, reconnect, stop with a code, the network, a resume position
@@ -169,8 +168,6 @@ func (l *loop) run() {
 			case cmd.start != nil:
 				l.waiters = append(l.waiters, cmd.start)
 				acts = m.Start(time.Now())
-			case cmd.stop:
-				acts = m.Stop(time.Now())
 			case cmd.life != nil:
 				acts = l.life(m, cmd.life, time.Now())
 			case cmd.out != nil:
